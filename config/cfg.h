@@ -1,0 +1,82 @@
+/*
+ * The YAML configuration as plain structs.  cfg_load/cfg_parse build a
+ * whole new struct cfg or fail with one "file:line:column: path: message"
+ * error; nothing here logs, opens sockets or touches SQLite.  Secrets
+ * (${ENV} references, key_file: contents) are resolved at parse time and
+ * kept in struct secret so callers know to mask them.
+ */
+#ifndef CFG_H
+#define CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/log.h"
+
+#define CFG_DEFAULT_PATH	"mirroring.yaml"
+#define CFG_DEFAULT_LISTEN	"0.0.0.0:1935"
+#define CFG_DEFAULT_APP		"live"
+#define CFG_DEFAULT_STATE_DIR	"var"
+#define CFG_KEY_MIN		8	/* shorter stream keys are refused */
+#define CFG_NAME_MAX		64	/* stream, relay, profile names */
+#define CFG_ERR_MAX		512
+
+struct secret {
+	char		*value;		/* resolved; never print it unmasked */
+	char		*origin;	/* "inline", "env STUDIO_KEY",
+					   "file secrets/studio.key" */
+};
+
+struct cfg_relay {
+	char		*name;
+	struct secret	 url;		/* may hold a destination key */
+	char		*profile;	/* "copy" unless set */
+	bool		 enabled;	/* default true */
+	unsigned	 line, col;
+};
+
+struct cfg_stream {
+	char		*name;		/* [A-Za-z0-9_-], 1..CFG_NAME_MAX */
+	struct secret	 key;		/* from key: or key_file: */
+	char		*note;		/* optional, NULL when absent */
+	bool		 enabled;	/* default true */
+	struct cfg_relay *relays;
+	size_t		 nrelays;
+	unsigned	 line, col;
+};
+
+struct cfg {
+	char		*path;		/* as given to cfg_load */
+	char		*listen_host;	/* "0.0.0.0", "::", "127.0.0.1" */
+	uint16_t	 listen_port;
+	char		*app;		/* RTMP application name */
+	char		*state_dir;	/* resolved against the config's
+					   directory when relative */
+	char		*http;		/* "host:port", NULL = off */
+	enum log_level	 log_level;
+	enum log_format	 log_format;
+	struct cfg_stream *streams;
+	size_t		 nstreams;
+};
+
+struct cfg_err {
+	char		 msg[CFG_ERR_MAX];	/* file:line:col: path: what */
+};
+
+/*
+ * Parses text (len bytes, need not be NUL-terminated).  name is used in
+ * error messages; relative key_file and state_dir paths are taken from
+ * base_dir.  Returns 0 and a new *out (free with cfg_free), or -1 with
+ * err filled and *out untouched.
+ */
+int		 cfg_parse(const char *name, const char *text, size_t len,
+		    const char *base_dir, struct cfg **out, struct cfg_err *err);
+/* Reads path and calls cfg_parse; I/O errors are reported the same way. */
+int		 cfg_load(const char *path, struct cfg **out, struct cfg_err *err);
+void		 cfg_free(struct cfg *);
+const struct cfg_stream *cfg_stream_find(const struct cfg *, const char *name);
+/* True when name is a legal stream/relay/key name. */
+bool		 cfg_name_ok(const char *);
+
+#endif

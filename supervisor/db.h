@@ -1,0 +1,92 @@
+/*
+ * The SQLite state: stream keys and the publish history.  Only this file
+ * pair knows SQLite.  The CLI opens it with a busy timeout and writes at
+ * once; the supervisor opens it with no busy timeout and queues its
+ * writes (db_session_*, db_key_touch), flushed by db_flush from a timer,
+ * so the event loop never waits on a lock held by a CLI.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cfg;
+struct db;
+
+#define DB_FILE		"mirroring.db"
+#define DB_ERR_MAX	256
+
+enum db_source {
+	DB_SRC_FILE,		/* declared in the YAML; synced on start/reload */
+	DB_SRC_CLI,		/* added with `mirroring key add` */
+};
+
+struct db_key {
+	char		*name;		/* the stream's name */
+	char		*key;		/* the secret; mask before showing */
+	char		*note;		/* "" when none */
+	bool		 enabled;
+	enum db_source	 source;
+	int64_t		 created_s;	/* unix seconds */
+	int64_t		 last_active_s;	/* 0 = never */
+};
+
+/*
+ * Opens (creating state_dir 0700 and the file 0600 when missing)
+ * state_dir/mirroring.db, sets WAL and busy_timeout_ms, applies pending
+ * migrations in one transaction.  NULL with err filled on failure.
+ */
+struct db	*db_open(const char *state_dir, int busy_timeout_ms,
+		    char *err, size_t errlen);
+/* Flushes what it can of the write queue (waiting up to busy_timeout_ms
+ * given here), then closes.  NULL is a no-op. */
+void		 db_close(struct db *, int busy_timeout_ms);
+
+/*
+ * Makes the file-sourced keys match cfg->streams: adds new ones, updates
+ * key and note, removes file keys no longer declared.  `enabled` follows
+ * the YAML only when the key is new or its declared value changed since
+ * the last sync, so `mirroring key disable` on a file key holds until the
+ * YAML itself changes.  A CLI key with a name now declared in the YAML
+ * becomes a file key.  One transaction.  0 or -1 with err.
+ */
+int		 db_sync_file_keys(struct db *, const struct cfg *,
+		    char *err, size_t errlen);
+
+/* All keys, by name.  *out is an array freed with db_keys_free. */
+int		 db_keys_load(struct db *, struct db_key **out, size_t *n,
+		    char *err, size_t errlen);
+void		 db_keys_free(struct db_key *, size_t);
+
+/* CLI edits; each 0, or -1 with err ("no key named x", "declared in
+ * mirroring.yaml: change it there", "name taken", "key already used"). */
+int		 db_key_add(struct db *, const char *name, const char *key,
+		    const char *note, bool enabled, char *err, size_t errlen);
+int		 db_key_set_enabled(struct db *, const char *name, bool,
+		    char *err, size_t errlen);
+int		 db_key_set_key(struct db *, const char *name, const char *key,
+		    char *err, size_t errlen);
+int		 db_key_rm(struct db *, const char *name, char *err,
+		    size_t errlen);
+
+/* PRAGMA data_version: changes when another connection commits. */
+int64_t		 db_data_version(struct db *);
+
+/* Publish history, queued (never blocks).  id is the caller's unique
+ * session id (text).  Times are unix seconds. */
+void		 db_session_start(struct db *, const char *id,
+		    const char *key_name, const char *client_addr,
+		    int64_t start_s);
+void		 db_session_end(struct db *, const char *id, int64_t end_s,
+		    uint64_t bytes_in, const char *reason);
+void		 db_key_touch(struct db *, const char *key_name, int64_t ts_s);
+/* Marks sessions left open by a crash as ended ("supervisor restarted"). */
+int		 db_sessions_recover(struct db *, int64_t now_s, char *err,
+		    size_t errlen);
+/* Writes queued operations until one is busy; returns how many remain,
+ * or -1 (err) when one failed for another reason (it is dropped). */
+int		 db_flush(struct db *, char *err, size_t errlen);
+
+#endif
