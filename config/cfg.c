@@ -1,1 +1,816 @@
-typedef int placeholder_cfg;
+/*
+ * The configuration schema: per-section key tables turn the node tree of
+ * cfg_yaml.c into struct cfg, apply defaults and validate, reporting the
+ * first problem as "file:line:col: path: message".  Secrets are resolved
+ * by cfg_secret.c; applying a configuration is the supervisor's business.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config/cfg_int.h"
+
+enum cfg_type {
+	CFG_STR,		/* any string */
+	CFG_NAME,		/* cfg_name_ok */
+	CFG_PATH,		/* relative to base_dir */
+	CFG_LISTEN,		/* host:port into listen_host, listen_port */
+	CFG_HOSTPORT,		/* host:port kept as written */
+	CFG_BOOL,
+	CFG_LOG_LEVEL,
+	CFG_LOG_FORMAT,
+	CFG_PROFILE,
+	CFG_SECRET_STR,		/* ${ENV} substituted, into struct secret */
+	CFG_SECRET_FILE,	/* a file's contents, into struct secret */
+	CFG_LOG,		/* the log: section, same struct */
+	CFG_STREAMS,		/* name -> struct cfg_stream */
+	CFG_RELAYS,		/* name -> struct cfg_relay */
+};
+
+#define CFG_REQUIRED	0x01
+#define CFG_DEFER	0x02	/* the section's code sets it, after a look
+				   at the other keys */
+#define CFG_KEYS_MAX	8	/* entries of a key table */
+
+struct cfg_key {
+	const char	*name;
+	enum cfg_type	 type;
+	size_t		 off;
+	unsigned	 flags;
+};
+
+static const struct cfg_key top_keys[] = {
+	{ "listen",    CFG_LISTEN,   offsetof(struct cfg, listen_host), 0 },
+	{ "app",       CFG_NAME,     offsetof(struct cfg, app),         0 },
+	{ "state_dir", CFG_PATH,     offsetof(struct cfg, state_dir),   0 },
+	{ "http",      CFG_HOSTPORT, offsetof(struct cfg, http),        0 },
+	{ "log",       CFG_LOG,      0,                                 0 },
+	{ "streams",   CFG_STREAMS,  0,                                 0 },
+	{ 0 }
+};
+
+static const struct cfg_key log_keys[] = {
+	{ "level",  CFG_LOG_LEVEL,  offsetof(struct cfg, log_level),  0 },
+	{ "format", CFG_LOG_FORMAT, offsetof(struct cfg, log_format), 0 },
+	{ 0 }
+};
+
+enum { STREAM_KEY, STREAM_KEY_FILE };	/* indexes into stream_keys */
+static const struct cfg_key stream_keys[] = {
+	{ "key",      CFG_SECRET_STR,  offsetof(struct cfg_stream, key),
+	    CFG_DEFER },
+	{ "key_file", CFG_SECRET_FILE, offsetof(struct cfg_stream, key),
+	    CFG_DEFER },
+	{ "note",     CFG_STR,         offsetof(struct cfg_stream, note), 0 },
+	{ "enabled",  CFG_BOOL,        offsetof(struct cfg_stream, enabled),
+	    0 },
+	{ "relays",   CFG_RELAYS,      0,                                 0 },
+	{ 0 }
+};
+
+enum { RELAY_URL };
+static const struct cfg_key relay_keys[] = {
+	{ "url",     CFG_SECRET_STR, offsetof(struct cfg_relay, url),
+	    CFG_REQUIRED },
+	{ "profile", CFG_PROFILE,    offsetof(struct cfg_relay, profile), 0 },
+	{ "enabled", CFG_BOOL,       offsetof(struct cfg_relay, enabled), 0 },
+	{ 0 }
+};
+
+#define NKEYS(t)	(sizeof(t) / sizeof((t)[0]) - 1)
+_Static_assert(NKEYS(top_keys) <= CFG_KEYS_MAX, "top_keys");
+_Static_assert(NKEYS(stream_keys) <= CFG_KEYS_MAX, "stream_keys");
+_Static_assert(NKEYS(relay_keys) <= CFG_KEYS_MAX, "relay_keys");
+
+static const char *const log_levels[] = {
+	[LOGL_DEBUG] = "debug", [LOGL_INFO] = "info",
+	[LOGL_WARN] = "warn", [LOGL_ERROR] = "error",
+};
+static const char *const log_formats[] = {
+	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json",
+};
+
+/* Relay profiles known so far; the profiles: section arrives with
+ * transcoding.  The first is the default. */
+static const char *const profiles[] = { "copy" };
+
+static const char *const url_schemes[] = {
+	"rtmp://", "rtmps://", "srt://", "file:",
+};
+
+struct cfg_ctx {
+	const char	*name;		/* for messages */
+	const char	*base_dir;
+	struct cfg_err	*err;
+	char		 path[256];	/* "streams.studio.relays.youtube" */
+	size_t		 plen;
+};
+
+#define Q(s)	cfg_quote((char[80]){0}, 80, (s))
+
+static int	cfg_fill(struct cfg_ctx *, const struct cfg_node *,
+		    const struct cfg_key *, void *, const struct cfg_node **);
+
+static int __attribute__((format(printf, 3, 4)))
+fail(struct cfg_ctx *c, const struct cfg_node *nd, const char *fmt, ...)
+{
+	char	msg[CFG_ERR_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cfg_errf(c->err, c->name, nd->line, nd->col, c->path, "%s", msg);
+	return -1;
+}
+
+static size_t
+path_push(struct cfg_ctx *c, const char *seg)
+{
+	size_t	old = c->plen;
+	int	r;
+
+	r = snprintf(c->path + old, sizeof(c->path) - old, "%s%s",
+	    old > 0 ? "." : "", seg);
+	if (r > 0)
+		c->plen += (size_t)r;
+	if (c->plen >= sizeof(c->path))
+		c->plen = sizeof(c->path) - 1;
+	return old;
+}
+
+static void
+path_pop(struct cfg_ctx *c, size_t old)
+{
+	c->plen = old;
+	c->path[old] = '\0';
+}
+
+static const char *
+node_kind(const struct cfg_node *nd)
+{
+	if (cfg_node_null(nd))
+		return "nothing";
+	if (nd->type == CFG_N_MAP)
+		return "a mapping";
+	return nd->type == CFG_N_SEQ ? "a list" : "a string";
+}
+
+/* A scalar's text; anything else is an error. */
+static const char *
+scalar(struct cfg_ctx *c, const struct cfg_node *nd)
+{
+	if (nd->type == CFG_N_SCALAR)
+		return nd->str;
+	fail(c, nd, "expected a string, got %s", node_kind(nd));
+	return NULL;
+}
+
+static char *
+dup_or_fail(struct cfg_ctx *c, const struct cfg_node *nd, const char *s)
+{
+	char	*p;
+
+	if ((p = strdup(s)) == NULL)
+		fail(c, nd, "out of memory");
+	return p;
+}
+
+bool
+cfg_name_ok(const char *s)
+{
+	size_t	n;
+
+	if (s == NULL)
+		return false;
+	for (n = 0; s[n] != '\0'; n++)
+		if (!((s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= '0' && s[n] <= '9') || s[n] == '_' || s[n] == '-'))
+			return false;
+	return n >= 1 && n <= CFG_NAME_MAX;
+}
+
+static int
+name_check(struct cfg_ctx *c, const struct cfg_node *nd, const char *what)
+{
+	if (cfg_name_ok(nd->str))
+		return 0;
+	return fail(c, nd, "invalid %s name %s (use A-Z a-z 0-9 _ -, 1 to %d "
+	    "characters)", what, Q(nd->str), CFG_NAME_MAX);
+}
+
+static bool
+host_char_ok(char ch, bool v6)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+	    (v6 ? ch == ':' || ch == '%' : ch == '_');
+}
+
+/* "host:port" or "[ipv6]:port" into host (without brackets) and port. */
+static int
+hostport_parse(const char *s, char **host, uint16_t *port, char *why,
+    size_t whylen)
+{
+	const char	*h = s, *colon, *p;
+	size_t		 hlen, i;
+	unsigned long	 v = 0;
+	bool		 v6 = s[0] == '[';
+
+	if (v6) {
+		h = s + 1;
+		hlen = strcspn(h, "]");
+		colon = h + hlen + (h[hlen] == ']');
+	} else {
+		colon = strrchr(s, ':');
+		hlen = colon ? (size_t)(colon - s) : 0;
+	}
+	if (colon == NULL || *colon != ':' || (v6 && h[hlen] != ']')) {
+		snprintf(why, whylen, "expected host:port, got %s", Q(s));
+		return -1;
+	}
+	if (!v6 && memchr(s, ':', hlen) != NULL) {
+		snprintf(why, whylen, "an IPv6 address goes in brackets: "
+		    "\"[::]:1935\"");
+		return -1;
+	}
+	for (i = 0; i < hlen && host_char_ok(h[i], v6); i++)
+		;
+	if (hlen == 0 || i < hlen) {
+		snprintf(why, whylen, "bad host in %s", Q(s));
+		return -1;
+	}
+	for (p = colon + 1; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (unsigned long)(*p - '0');
+	if (p == colon + 1 || *p != '\0' || v < 1 || v > 65535) {
+		snprintf(why, whylen, "bad port %s (expected 1 to 65535)",
+		    Q(colon + 1));
+		return -1;
+	}
+	if (host != NULL && (*host = strndup(h, hlen)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	if (port != NULL)
+		*port = (uint16_t)v;
+	return 0;
+}
+
+static int
+set_hostport(struct cfg_ctx *c, const struct cfg_node *nd, void *dst,
+    bool listen)
+{
+	struct cfg	*cfg = dst;
+	const char	*s;
+	char		 why[160];
+	int		 rc;
+
+	if (nd->type == CFG_N_SEQ)	/* [::]:1935 unquoted is a list */
+		return fail(c, nd, "expected host:port (quote IPv6 "
+		    "addresses: \"[::]:1935\")");
+	if ((s = scalar(c, nd)) == NULL)
+		return -1;
+	if (listen)
+		rc = hostport_parse(s, &cfg->listen_host, &cfg->listen_port,
+		    why, sizeof(why));
+	else
+		rc = hostport_parse(s, NULL, NULL, why, sizeof(why));
+	if (rc == -1)
+		return fail(c, nd, "%s", why);
+	if (!listen && (*(char **)dst = dup_or_fail(c, nd, s)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* base_dir/s, or s when absolute or without a base. */
+static char *
+path_join(const char *base_dir, const char *s)
+{
+	char	*p;
+
+	if (s[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
+		return strdup(s);
+	if (asprintf(&p, "%s/%s", base_dir, s) == -1)
+		return NULL;
+	return p;
+}
+
+static int
+set_enum(struct cfg_ctx *c, const struct cfg_node *nd, int *dst,
+    const char *const *names, size_t n, const char *what)
+{
+	char	 list[128] = "";
+	size_t	 i;
+
+	if (scalar(c, nd) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (strcmp(nd->str, names[i]) == 0) {
+			*dst = (int)i;
+			return 0;
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%s", i > 0 ? ", " : "", names[i]);
+	}
+	return fail(c, nd, "unknown %s %s (expected one of: %s)", what,
+	    Q(nd->str), list);
+}
+
+static int
+set_bool(struct cfg_ctx *c, const struct cfg_node *nd, bool *dst)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	size_t			 i;
+
+	if (scalar(c, nd) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(nd->str, yes[i]) == 0 ||
+		    strcasecmp(nd->str, no[i]) == 0) {
+			*dst = strcasecmp(nd->str, yes[i]) == 0;
+			return 0;
+		}
+	}
+	return fail(c, nd, "expected true or false, got %s", Q(nd->str));
+}
+
+static int
+set_secret(struct cfg_ctx *c, const struct cfg_node *nd, struct secret *dst,
+    bool file)
+{
+	char	why[CFG_ERR_MAX / 2];
+	int	rc;
+
+	if (scalar(c, nd) == NULL)
+		return -1;
+	if (file && nd->str[0] == '\0')
+		return fail(c, nd, "empty path");
+	if (file)
+		rc = cfg_secret_file(nd->str, c->base_dir, dst, why,
+		    sizeof(why));
+	else
+		rc = cfg_secret_expand(nd->str, dst, why, sizeof(why));
+	return rc == -1 ? fail(c, nd, "%s", why) : 0;
+}
+
+static bool
+profile_known(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(s, profiles[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The string types: checked, then copied (paths joined to base_dir). */
+static int
+set_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
+    char **dst)
+{
+	if (scalar(c, nd) == NULL)
+		return -1;
+	if (k->type == CFG_NAME && name_check(c, nd, k->name) == -1)
+		return -1;
+	if (k->type == CFG_PATH && nd->str[0] == '\0')
+		return fail(c, nd, "empty path");
+	if (k->type == CFG_PROFILE && !profile_known(nd->str))
+		return fail(c, nd, "unknown profile %s", Q(nd->str));
+	if (k->type == CFG_PATH)
+		*dst = path_join(c->base_dir, nd->str);
+	else
+		*dst = strdup(nd->str);
+	return *dst == NULL ? fail(c, nd, "out of memory") : 0;
+}
+
+static int	cfg_streams(struct cfg_ctx *, const struct cfg_node *,
+		    struct cfg *);
+static int	cfg_relays(struct cfg_ctx *, const struct cfg_node *,
+		    struct cfg_stream *);
+
+/* One key's value into base + k->off; a null value keeps the default. */
+static int
+cfg_set(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
+    void *base)
+{
+	void	*dst = (char *)base + k->off;
+
+	if (cfg_node_null(nd))
+		return (k->flags & CFG_REQUIRED) ?
+		    fail(c, nd, "missing value") : 0;
+	switch (k->type) {
+	case CFG_STR:
+	case CFG_NAME:
+	case CFG_PATH:
+	case CFG_PROFILE:
+		return set_str(c, k, nd, dst);
+	case CFG_LISTEN:
+	case CFG_HOSTPORT:
+		return set_hostport(c, nd, k->type == CFG_LISTEN ? base : dst,
+		    k->type == CFG_LISTEN);
+	case CFG_BOOL:
+		return set_bool(c, nd, dst);
+	case CFG_LOG_LEVEL:
+		return set_enum(c, nd, dst, log_levels, 4, "log level");
+	case CFG_LOG_FORMAT:
+		return set_enum(c, nd, dst, log_formats, 2, "log format");
+	case CFG_SECRET_STR:
+	case CFG_SECRET_FILE:
+		return set_secret(c, nd, dst, k->type == CFG_SECRET_FILE);
+	case CFG_LOG:
+		return cfg_fill(c, nd, log_keys, base, NULL);
+	case CFG_STREAMS:
+		return cfg_streams(c, nd, base);
+	case CFG_RELAYS:
+		return cfg_relays(c, nd, base);
+	}
+	return fail(c, nd, "internal error: key type %d", (int)k->type);
+}
+
+static int
+unknown_key(struct cfg_ctx *c, const struct cfg_node *k,
+    const struct cfg_key *keys)
+{
+	char	list[160] = "";
+	size_t	i;
+
+	for (i = 0; keys[i].name != NULL; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+		    "%s%s", i > 0 ? ", " : "", keys[i].name);
+	return fail(c, k, "unknown key (expected one of: %s)", list);
+}
+
+/*
+ * Fills base from the mapping nd with the key table keys.  The schema, not
+ * the input, bounds how deep cfg_fill and cfg_set call each other.  seen,
+ * when given, receives each table entry's value node (NULL if absent).
+ */
+static int
+cfg_fill(struct cfg_ctx *c, const struct cfg_node *nd,
+    const struct cfg_key *keys, void *base, const struct cfg_node **seen)
+{
+	const struct cfg_node	*k, *got[CFG_KEYS_MAX] = { 0 };
+	size_t			 i, old;
+
+	if (nd->type != CFG_N_MAP)
+		return fail(c, nd, "expected a mapping, got %s", node_kind(nd));
+	for (k = nd->kids; k != NULL; k = k->next) {
+		for (i = 0; keys[i].name != NULL; i++)
+			if (strcmp(keys[i].name, k->str) == 0)
+				break;
+		old = path_push(c, k->str);
+		if (keys[i].name == NULL)
+			return unknown_key(c, k, keys);
+		got[i] = k->val;
+		if (!(keys[i].flags & CFG_DEFER) &&
+		    cfg_set(c, &keys[i], k->val, base) == -1)
+			return -1;
+		path_pop(c, old);
+	}
+	for (i = 0; keys[i].name != NULL; i++) {
+		if ((keys[i].flags & CFG_REQUIRED) && got[i] == NULL)
+			return fail(c, nd, "missing required key %s",
+			    keys[i].name);
+		if (seen != NULL)
+			seen[i] = got[i];
+	}
+	return 0;
+}
+
+static int
+relay_url_check(struct cfg_ctx *c, const struct cfg_node *nd,
+    const char *url)
+{
+	const char	*p;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(url_schemes) / sizeof(url_schemes[0]); i++) {
+		n = strlen(url_schemes[i]);
+		if (strncmp(url, url_schemes[i], n) == 0 && url[n] != '\0')
+			break;
+	}
+	if (i == sizeof(url_schemes) / sizeof(url_schemes[0]))
+		return fail(c, nd, "url must start with rtmp://, rtmps://, "
+		    "srt:// or file:");
+	for (p = url; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return fail(c, nd, "url contains a control character");
+	return 0;
+}
+
+static int
+relay_fill(struct cfg_ctx *c, const struct cfg_node *k, struct cfg_relay *r)
+{
+	const struct cfg_node	*seen[CFG_KEYS_MAX];
+
+	r->line = k->line;
+	r->col = k->col;
+	r->enabled = true;
+	if (name_check(c, k, "relay") == -1 ||
+	    (r->name = dup_or_fail(c, k, k->str)) == NULL ||
+	    cfg_fill(c, k->val, relay_keys, r, seen) == -1)
+		return -1;
+	if (r->profile == NULL &&
+	    (r->profile = dup_or_fail(c, k, profiles[0])) == NULL)
+		return -1;
+	path_push(c, "url");
+	return relay_url_check(c, seen[RELAY_URL], r->url.value);
+}
+
+static int
+cfg_relays(struct cfg_ctx *c, const struct cfg_node *nd, struct cfg_stream *st)
+{
+	const struct cfg_node	*k;
+	size_t			 old;
+
+	if (nd->type != CFG_N_MAP)
+		return fail(c, nd, "expected a mapping of relay names to "
+		    "relays, got %s", node_kind(nd));
+	if (nd->n > 0 && (st->relays = calloc(nd->n, sizeof(*st->relays))) ==
+	    NULL)
+		return fail(c, nd, "out of memory");
+	for (k = nd->kids; k != NULL; k = k->next) {
+		old = path_push(c, k->str);
+		/* counted first, so cfg_free sees a half-filled relay */
+		if (relay_fill(c, k, &st->relays[st->nrelays++]) == -1)
+			return -1;
+		path_pop(c, old);
+	}
+	return 0;
+}
+
+/* key: or key_file:, exactly one, then the key's own rules. */
+static int
+stream_key(struct cfg_ctx *c, const struct cfg_node *map,
+    const struct cfg_node **seen, struct cfg_stream *st)
+{
+	const struct cfg_node	*a = seen[STREAM_KEY];
+	const struct cfg_node	*b = seen[STREAM_KEY_FILE];
+	const struct cfg_key	*k;
+	char			 why[160];
+
+	if (a != NULL && b != NULL) {
+		if (a->line < b->line ||
+		    (a->line == b->line && a->col < b->col))
+			a = b;		/* report the later one */
+		path_push(c, a == b ? "key_file" : "key");
+		return fail(c, a, "key and key_file are mutually exclusive");
+	}
+	if (a == NULL && b == NULL)
+		return fail(c, map, "missing key (set key: or key_file:)");
+	k = &stream_keys[a != NULL ? STREAM_KEY : STREAM_KEY_FILE];
+	path_push(c, k->name);
+	if (a == NULL)
+		a = b;
+	if (cfg_node_null(a))
+		return fail(c, a, "missing value");
+	if (cfg_set(c, k, a, st) == -1)
+		return -1;
+	if (cfg_secret_key_ok(st->key.value, why, sizeof(why)) == -1)
+		return strcmp(st->key.origin, "inline") == 0 ?
+		    fail(c, a, "%s", why) :
+		    fail(c, a, "%s; it came from %s", why, st->key.origin);
+	return 0;
+}
+
+static int
+stream_fill(struct cfg_ctx *c, const struct cfg_node *k, struct cfg_stream *st)
+{
+	const struct cfg_node	*seen[CFG_KEYS_MAX];
+
+	st->line = k->line;
+	st->col = k->col;
+	st->enabled = true;
+	if (name_check(c, k, "stream") == -1 ||
+	    (st->name = dup_or_fail(c, k, k->str)) == NULL ||
+	    cfg_fill(c, k->val, stream_keys, st, seen) == -1 ||
+	    stream_key(c, k->val, seen, st) == -1)
+		return -1;
+	return 0;
+}
+
+/* Two streams with one key could not be told apart at publish time. */
+static int
+streams_unique(struct cfg_ctx *c, const struct cfg_node *nd,
+    const struct cfg *cfg)
+{
+	const struct cfg_node	*k, *kk;
+	size_t			 i, j;
+
+	for (i = 1, k = nd->kids->next; i < cfg->nstreams; i++, k = k->next) {
+		for (j = 0; j < i; j++)
+			if (strcmp(cfg->streams[i].key.value,
+			    cfg->streams[j].key.value) == 0)
+				break;
+		if (j == i)
+			continue;
+		for (kk = k->val->kids; kk != NULL; kk = kk->next)
+			if (strcmp(kk->str, "key") == 0 ||
+			    strcmp(kk->str, "key_file") == 0)
+				break;
+		path_push(c, k->str);
+		path_push(c, kk->str);
+		return fail(c, kk->val, "same key as streams.%s",
+		    cfg->streams[j].name);
+	}
+	return 0;
+}
+
+static int
+cfg_streams(struct cfg_ctx *c, const struct cfg_node *nd, struct cfg *cfg)
+{
+	const struct cfg_node	*k;
+	size_t			 old;
+
+	if (nd->type != CFG_N_MAP)
+		return fail(c, nd, "expected a mapping of stream names to "
+		    "streams, got %s", node_kind(nd));
+	if (nd->n > 0 && (cfg->streams = calloc(nd->n,
+	    sizeof(*cfg->streams))) == NULL)
+		return fail(c, nd, "out of memory");
+	for (k = nd->kids; k != NULL; k = k->next) {
+		old = path_push(c, k->str);
+		if (stream_fill(c, k, &cfg->streams[cfg->nstreams++]) == -1)
+			return -1;
+		path_pop(c, old);
+	}
+	return cfg->nstreams > 0 ? streams_unique(c, nd, cfg) : 0;
+}
+
+static int
+cfg_defaults(struct cfg_ctx *c, struct cfg *cfg)
+{
+	char	why[64];
+
+	if (cfg->listen_host == NULL &&
+	    hostport_parse(CFG_DEFAULT_LISTEN, &cfg->listen_host,
+	    &cfg->listen_port, why, sizeof(why)) == -1)
+		goto oom;
+	if (cfg->app == NULL && (cfg->app = strdup(CFG_DEFAULT_APP)) == NULL)
+		goto oom;
+	if (cfg->state_dir == NULL && (cfg->state_dir =
+	    path_join(c->base_dir, CFG_DEFAULT_STATE_DIR)) == NULL)
+		goto oom;
+	return 0;
+oom:
+	cfg_errf(c->err, c->name, 0, 0, NULL, "out of memory");
+	return -1;
+}
+
+int
+cfg_parse(const char *name, const char *text, size_t len,
+    const char *base_dir, struct cfg **out, struct cfg_err *err)
+{
+	struct cfg_err	 scratch;
+	struct cfg_ctx	 c;
+	struct cfg_doc	 doc;
+	struct cfg	*cfg;
+	int		 rc = -1;
+
+	if (err == NULL)
+		err = &scratch;
+	memset(&c, 0, sizeof(c));
+	c.name = name != NULL ? name : "-";
+	c.base_dir = base_dir;
+	c.err = err;
+	if (cfg_doc_parse(&doc, c.name, text != NULL ? text : "",
+	    text != NULL ? len : 0, err) == -1)
+		return -1;
+	if ((cfg = calloc(1, sizeof(*cfg))) == NULL ||
+	    (cfg->path = strdup(c.name)) == NULL) {
+		cfg_errf(err, c.name, 0, 0, NULL, "out of memory");
+		goto out;
+	}
+	cfg->log_level = LOGL_INFO;
+	cfg->log_format = LOG_FMT_LOGFMT;
+	if (!cfg_node_null(doc.root) &&
+	    cfg_fill(&c, doc.root, top_keys, cfg, NULL) == -1)
+		goto out;
+	if (cfg_defaults(&c, cfg) == -1)
+		goto out;
+	*out = cfg;
+	cfg = NULL;
+	rc = 0;
+out:
+	cfg_free(cfg);
+	cfg_doc_clear(&doc);
+	return rc;
+}
+
+/* "dir/file" -> "dir", "file" -> ".", "/file" -> "/". */
+static char *
+dir_of(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+static ssize_t
+read_all(const char *path, char *buf, size_t cap)
+{
+	size_t	 got = 0;
+	ssize_t	 r = 0;
+	int	 fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return -1;
+	while (got < cap) {
+		r = read(fd, buf + got, cap - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return r == -1 ? -1 : (ssize_t)got;
+}
+
+int
+cfg_load(const char *path, struct cfg **out, struct cfg_err *err)
+{
+	struct cfg_err	 scratch;
+	char		*buf, *dir = NULL;
+	ssize_t		 n;
+	int		 rc = -1;
+
+	if (err == NULL)
+		err = &scratch;
+	if ((buf = malloc(CFG_MAX_INPUT + 1)) == NULL ||
+	    (dir = dir_of(path)) == NULL) {
+		cfg_errf(err, path, 0, 0, NULL, "out of memory");
+		goto out;
+	}
+	/* read(2) of a directory fails with EISDIR, as it should */
+	if ((n = read_all(path, buf, CFG_MAX_INPUT + 1)) == -1)
+		cfg_errf(err, path, 0, 0, NULL, "cannot read: %s",
+		    strerror(errno));
+	else if (n > CFG_MAX_INPUT)
+		cfg_errf(err, path, 0, 0, NULL, "too large (limit %d bytes)",
+		    CFG_MAX_INPUT);
+	else
+		rc = cfg_parse(path, buf, (size_t)n, dir, out, err);
+out:
+	free(buf);
+	free(dir);
+	return rc;
+}
+
+void
+cfg_free(struct cfg *cfg)
+{
+	struct cfg_stream	*st;
+	struct cfg_relay	*r;
+	size_t			 i, j;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < cfg->nstreams; i++) {
+		st = &cfg->streams[i];
+		for (j = 0; j < st->nrelays; j++) {
+			r = &st->relays[j];
+			free(r->name);
+			cfg_secret_clear(&r->url);
+			free(r->profile);
+		}
+		free(st->relays);
+		free(st->name);
+		cfg_secret_clear(&st->key);
+		free(st->note);
+	}
+	free(cfg->streams);
+	free(cfg->path);
+	free(cfg->listen_host);
+	free(cfg->app);
+	free(cfg->state_dir);
+	free(cfg->http);
+	free(cfg);
+}
+
+const struct cfg_stream *
+cfg_stream_find(const struct cfg *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; cfg != NULL && name != NULL && i < cfg->nstreams; i++)
+		if (strcmp(cfg->streams[i].name, name) == 0)
+			return &cfg->streams[i];
+	return NULL;
+}

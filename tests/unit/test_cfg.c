@@ -1,0 +1,723 @@
+/*
+ * config/: tables of {yaml, expected error} and {yaml, expected values},
+ * secrets from the environment and from key files (in a temp folder
+ * under /tmp), and the example configuration of the README.
+ */
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/cfg.h"
+#include "tap.h"
+
+#define SECRET	"s3cr3tVALUE"	/* must never show in a message */
+
+static char	tmpdir[] = "/tmp/test_cfg.XXXXXX";
+
+/* Parses a copy without a NUL, so ASan sees any read past len. */
+static int
+parse_in(const char *yaml, size_t len, const char *base, struct cfg **out,
+    struct cfg_err *err)
+{
+	char	*buf = malloc(len ? len : 1);
+	int	 rc;
+
+	memcpy(buf, yaml, len);
+	rc = cfg_parse("t.yaml", buf, len, base, out, err);
+	free(buf);
+	return rc;
+}
+
+static int
+parse(const char *yaml, const char *base, struct cfg **out,
+    struct cfg_err *err)
+{
+	return parse_in(yaml, strlen(yaml), base, out, err);
+}
+
+/* the longest legal name */
+#define N64	"a2345678901234567890123456789012" \
+		"34567890123456789012345678901234"
+#define S1	"streams:\n  s1:\n    key: abcdefgh\n"
+#define R1	S1 "    relays:\n"
+
+static const struct {
+	const char	*yaml;
+	const char	*err;
+} bad[] = {
+	/* unknown keys, at each level */
+	{ "lisen: 0.0.0.0:1935\n",
+	  "t.yaml:1:1: lisen: unknown key (expected one of: listen, app, "
+	  "state_dir, http, log, streams)" },
+	{ "log: { level: info, colour: red }\n",
+	  "t.yaml:1:21: log.colour: unknown key (expected one of: level, "
+	  "format)" },
+	{ S1 "    keyy: x\n",
+	  "t.yaml:4:5: streams.s1.keyy: unknown key (expected one of: key, "
+	  "key_file, note, enabled, relays)" },
+	{ R1 "      yt: { url: rtmp://x/y, profil: copy }\n",
+	  "t.yaml:5:30: streams.s1.relays.yt.profil: unknown key (expected "
+	  "one of: url, profile, enabled)" },
+	/* values */
+	{ R1 "      yt: { url: rtmp://x/y, profile: 720p }\n",
+	  "t.yaml:5:39: streams.s1.relays.yt.profile: unknown profile "
+	  "\"720p\"" },
+	{ "listen: 0.0.0.0:0\n",
+	  "t.yaml:1:9: listen: bad port \"0\" (expected 1 to 65535)" },
+	{ "listen: 0.0.0.0:65536\n",
+	  "t.yaml:1:9: listen: bad port \"65536\" (expected 1 to 65535)" },
+	{ "listen: 0.0.0.0:99999999999999999999\n",
+	  "t.yaml:1:9: listen: bad port \"99999999999999999999\" (expected 1 "
+	  "to 65535)" },
+	{ "listen: localhost:http\n",
+	  "t.yaml:1:9: listen: bad port \"http\" (expected 1 to 65535)" },
+	{ "listen: \"0.0.0.0:\"\n",
+	  "t.yaml:1:9: listen: bad port \"\" (expected 1 to 65535)" },
+	{ "listen: :1935\n",
+	  "t.yaml:1:9: listen: bad host in \":1935\"" },
+	{ "listen: 1935\n",
+	  "t.yaml:1:9: listen: expected host:port, got \"1935\"" },
+	{ "listen: ::1:1935\n",
+	  "t.yaml:1:9: listen: an IPv6 address goes in brackets: "
+	  "\"[::]:1935\"" },
+	{ "listen: \"[::1:1935\"\n",
+	  "t.yaml:1:9: listen: expected host:port, got \"[::1:1935\"" },
+	{ "listen: \"[]:1935\"\n",
+	  "t.yaml:1:9: listen: bad host in \"[]:1935\"" },
+	{ "listen: [::]:1935\n",
+	  "t.yaml:1:10: did not find expected node content (quote IPv6 "
+	  "addresses: \"[::]:1935\")" },
+	{ "listen: [a]\n",
+	  "t.yaml:1:9: listen: expected host:port (quote IPv6 addresses: "
+	  "\"[::]:1935\")" },
+	{ "listen: { host: a }\n",
+	  "t.yaml:1:9: listen: expected a string, got a mapping" },
+	{ "http: localhost\n",
+	  "t.yaml:1:7: http: expected host:port, got \"localhost\"" },
+	{ "http: \"a b:80\"\n",
+	  "t.yaml:1:7: http: bad host in \"a b:80\"" },
+	{ "app: li ve\n",
+	  "t.yaml:1:6: app: invalid app name \"li ve\" (use A-Z a-z 0-9 _ -, "
+	  "1 to 64 characters)" },
+	{ "app: \"\"\n",
+	  "t.yaml:1:6: app: invalid app name \"\" (use A-Z a-z 0-9 _ -, "
+	  "1 to 64 characters)" },
+	{ "app: \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+	  "eeeeeeeeeeeeeeeeeeeeeeeee\\t\\t\\t\\t\"\n",
+	  "t.yaml:1:6: app: invalid app name \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+	  "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\\x09\\x09...\" (use "
+	  "A-Z a-z 0-9 _ -, 1 to 64 characters)" },
+	{ "state_dir: \"\"\n",
+	  "t.yaml:1:12: state_dir: empty path" },
+	{ "log: { level: verbose }\n",
+	  "t.yaml:1:15: log.level: unknown log level \"verbose\" (expected "
+	  "one of: debug, info, warn, error)" },
+	{ "log:\n  format: xml\n",
+	  "t.yaml:2:11: log.format: unknown log format \"xml\" (expected one "
+	  "of: logfmt, json)" },
+	{ "log: info\n",
+	  "t.yaml:1:6: log: expected a mapping, got a string" },
+	{ S1 "    enabled: maybe\n",
+	  "t.yaml:4:14: streams.s1.enabled: expected true or false, got "
+	  "\"maybe\"" },
+	{ S1 "    note: [a]\n",
+	  "t.yaml:4:11: streams.s1.note: expected a string, got a list" },
+	/* structure */
+	{ "- a\n",
+	  "t.yaml:1:1: expected a mapping, got a list" },
+	{ "just text\n",
+	  "t.yaml:1:1: expected a mapping, got a string" },
+	{ "streams: [a]\n",
+	  "t.yaml:1:10: streams: expected a mapping of stream names to "
+	  "streams, got a list" },
+	{ "streams:\n  s1: abcdefgh\n",
+	  "t.yaml:2:7: streams.s1: expected a mapping, got a string" },
+	{ S1 "    relays: [a]\n",
+	  "t.yaml:4:13: streams.s1.relays: expected a mapping of relay names "
+	  "to relays, got a list" },
+	{ R1 "      yt: rtmp://x/y\n",
+	  "t.yaml:5:11: streams.s1.relays.yt: expected a mapping, got a "
+	  "string" },
+	/* names */
+	{ "streams:\n  bad.name:\n    key: abcdefgh\n",
+	  "t.yaml:2:3: streams.bad.name: invalid stream name \"bad.name\" "
+	  "(use A-Z a-z 0-9 _ -, 1 to 64 characters)" },
+	{ "streams:\n  "
+	  "a234567890123456789012345678901234567890123456789012345678901234"
+	  "5:\n    key: abcdefgh\n",
+	  "t.yaml:2:3: streams."
+	  "a234567890123456789012345678901234567890123456789012345678901234"
+	  "5: invalid stream name \"a2345678901234567890123456789012345678"
+	  "901234567890123456789012345\" (use A-Z a-z 0-9 _ -, 1 to 64 "
+	  "characters)" },
+	{ R1 "      \"y t\": { url: rtmp://x/y }\n",
+	  "t.yaml:5:7: streams.s1.relays.y t: invalid relay name \"y t\" "
+	  "(use A-Z a-z 0-9 _ -, 1 to 64 characters)" },
+	/* stream keys */
+	{ "streams:\n  s1:\n    note: x\n",
+	  "t.yaml:3:5: streams.s1: missing key (set key: or key_file:)" },
+	{ "streams:\n  s1:\n    key:\n    note: x\n",
+	  "t.yaml:3:9: streams.s1.key: missing value" },
+	{ "streams:\n  s1:\n",
+	  "t.yaml:2:6: streams.s1: expected a mapping, got nothing" },
+	{ "streams:\n  s1:\n    key: short\n",
+	  "t.yaml:3:10: streams.s1.key: stream key is too short (5 "
+	  "characters, at least 8)" },
+	{ "streams:\n  s1:\n    key: " SECRET "/x\n",
+	  "t.yaml:3:10: streams.s1.key: stream key contains '/' (allowed: "
+	  "A-Z a-z 0-9 . _ ~ -)" },
+	{ "streams:\n  s1:\n    key: " SECRET "?x\n",
+	  "t.yaml:3:10: streams.s1.key: stream key contains '?' (allowed: "
+	  "A-Z a-z 0-9 . _ ~ -)" },
+	{ "streams:\n  s1:\n    key: \"" SECRET " x\"\n",
+	  "t.yaml:3:10: streams.s1.key: stream key contains a space "
+	  "(allowed: A-Z a-z 0-9 . _ ~ -)" },
+	{ "streams:\n  s1:\n    key: \"" SECRET "\\tx\"\n",
+	  "t.yaml:3:10: streams.s1.key: stream key contains byte 0x09 "
+	  "(allowed: A-Z a-z 0-9 . _ ~ -)" },
+	{ "streams:\n  s1:\n    key: \"" SECRET "\\u00e9\"\n",
+	  "t.yaml:3:10: streams.s1.key: stream key contains byte 0xc3 "
+	  "(allowed: A-Z a-z 0-9 . _ ~ -)" },
+	{ S1 "    key_file: k\n",
+	  "t.yaml:4:15: streams.s1.key_file: key and key_file are mutually "
+	  "exclusive" },
+	{ "streams:\n  s1: { key_file: k, key: abcdefgh }\n",
+	  "t.yaml:2:27: streams.s1.key: key and key_file are mutually "
+	  "exclusive" },
+	{ "streams:\n  a:\n    key: " SECRET "\n  b:\n    key: " SECRET "\n",
+	  "t.yaml:5:10: streams.b.key: same key as streams.a" },
+	{ "streams:\n  a: { key: " SECRET " }\n  b: { key: x" SECRET " }\n"
+	  "  c: { key: " SECRET " }\n",
+	  "t.yaml:4:13: streams.c.key: same key as streams.a" },
+	/* relays */
+	{ R1 "      yt: { profile: copy }\n",
+	  "t.yaml:5:11: streams.s1.relays.yt: missing required key url" },
+	{ R1 "      yt: { url: ~ }\n",
+	  "t.yaml:5:18: streams.s1.relays.yt.url: missing value" },
+	{ R1 "      yt: { url: \"http://x/" SECRET "\" }\n",
+	  "t.yaml:5:18: streams.s1.relays.yt.url: url must start with "
+	  "rtmp://, rtmps://, srt:// or file:" },
+	{ R1 "      yt: { url: \"rtmp://\" }\n",
+	  "t.yaml:5:18: streams.s1.relays.yt.url: url must start with "
+	  "rtmp://, rtmps://, srt:// or file:" },
+	{ R1 "      yt: { url: \"rtmp://x/" SECRET "\\n\" }\n",
+	  "t.yaml:5:18: streams.s1.relays.yt.url: url contains a control "
+	  "character" },
+	{ R1 "      yt: { url: rtmp://x/y, enabled: 2 }\n",
+	  "t.yaml:5:39: streams.s1.relays.yt.enabled: expected true or "
+	  "false, got \"2\"" },
+	/* environment */
+	{ "streams:\n  s1:\n    key: ${CFGT_UNSET}\n",
+	  "t.yaml:3:10: streams.s1.key: environment variable CFGT_UNSET is "
+	  "not set" },
+	{ "streams:\n  s1:\n    key: ${CFGT_EMPTY}\n",
+	  "t.yaml:3:10: streams.s1.key: environment variable CFGT_EMPTY is "
+	  "empty" },
+	{ "streams:\n  s1:\n    key: " SECRET "${CFGT_KEY\n",
+	  "t.yaml:3:10: streams.s1.key: unterminated ${ (write $${ for a "
+	  "literal ${)" },
+	{ "streams:\n  s1:\n    key: \"${" SECRET " x}\"\n",
+	  "t.yaml:3:10: streams.s1.key: bad environment variable name in "
+	  "${...} (use A-Z a-z 0-9 _)" },
+	{ "streams:\n  s1:\n    key: ${}\n",
+	  "t.yaml:3:10: streams.s1.key: bad environment variable name in "
+	  "${...} (use A-Z a-z 0-9 _)" },
+	{ "streams:\n  s1:\n    key: ${CFGT_SHORT}\n",
+	  "t.yaml:3:10: streams.s1.key: stream key is too short (3 "
+	  "characters, at least 8); it came from env CFGT_SHORT" },
+	{ R1 "      yt: { url: \"rtmp://x/${CFGT_KEY}/${CFGT_UNSET}\" }\n",
+	  "t.yaml:5:18: streams.s1.relays.yt.url: environment variable "
+	  "CFGT_UNSET is not set" },
+	{ "streams:\n  a: { key: \"${CFGT_KEY}\" }\n  b: { key: " SECRET " }\n",
+	  "t.yaml:3:13: streams.b.key: same key as streams.a" },
+	/* YAML features we refuse */
+	{ "app: live\napp: other\n",
+	  "t.yaml:2:1: app: duplicate key (first at line 1)" },
+	{ "streams:\n  s1:\n    key: abcdefgh\n  s1:\n    key: abcdefgi\n",
+	  "t.yaml:4:3: streams.s1: duplicate key (first at line 2)" },
+	{ R1 "      yt: { url: rtmp://a/b, url: rtmp://c/d }\n",
+	  "t.yaml:5:30: streams.s1.relays.yt.url: duplicate key (first at "
+	  "line 5)" },
+	{ "app: &a live\n",
+	  "t.yaml:1:6: app: anchors and aliases are not supported" },
+	{ "app: *a\n",
+	  "t.yaml:1:6: app: anchors and aliases are not supported" },
+	{ "log: &l { level: info }\n",
+	  "t.yaml:1:6: log: anchors and aliases are not supported" },
+	{ "app: !!str live\n",
+	  "t.yaml:1:6: app: tags are not supported" },
+	{ "app: live\n---\napp: other\n",
+	  "t.yaml:2:1: only one YAML document is allowed" },
+	{ "? [a]\n: b\n",
+	  "t.yaml:1:3: mapping keys must be strings" },
+	{ "\"a\\nb\": 1\n",
+	  "t.yaml:1:1: a?b: unknown key (expected one of: listen, app, "
+	  "state_dir, http, log, streams)" },
+	{ "app: \"a\\0b\"\n",
+	  "t.yaml:1:6: app: strings must not contain NUL characters" },
+	/* syntax errors keep libyaml's words and position */
+	{ "streams:\n\ts1:\n",
+	  "t.yaml:2:1: found character that cannot start any token (tabs are "
+	  "not allowed for indentation; use spaces)" },
+	{ "app: [live\n",
+	  "t.yaml:2:1: did not find expected ',' or ']' while parsing a flow "
+	  "sequence at line 1 column 6" },
+	{ "app: live\n\tlisten: x\n",
+	  "t.yaml:2:1: found a tab character that violates indentation "
+	  "while scanning a plain scalar at line 1 column 6" },
+	{ "app: live\n  listen: x\n",
+	  "t.yaml:2:9: mapping values are not allowed in this context" },
+	{ "app: \"live\n",
+	  "t.yaml:2:1: found unexpected end of stream while scanning a quoted "
+	  "scalar at line 1 column 6" },
+	{ "app: \xff\n",
+	  "t.yaml:1:6: invalid leading UTF-8 octet (byte 0xff)" },
+	{ "app: live\n\x01\n",
+	  "t.yaml:2:1: control characters are not allowed (byte 0x01)" },
+};
+
+static void
+test_errors(void)
+{
+	struct cfg_err	 err;
+	struct cfg	*cfg, sentinel;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = &sentinel;
+		memset(&err, 0, sizeof(err));
+		rc = parse(bad[i].yaml, tmpdir, &cfg, &err);
+		is_int(rc, -1, "bad[%zu] fails", i);
+		ok(cfg == &sentinel, "bad[%zu] leaves *out alone", i);
+		is_str(err.msg, bad[i].err, "bad[%zu] message", i);
+		ok(strstr(err.msg, SECRET) == NULL, "bad[%zu] hides secrets",
+		    i);
+	}
+}
+
+/* The innermost frame of a too deep document, and a document with one
+ * node too many: messages computed from the limits. */
+static void
+test_limits(void)
+{
+	struct cfg_err	 err;
+	struct cfg	*cfg = NULL;
+	char		*big, want[512];
+	size_t		 i, n;
+
+	big = malloc(200);
+	n = (size_t)sprintf(big, "a: ");
+	for (i = 0; i < 40; i++)
+		big[n++] = '[';
+	for (i = 0; i < 40; i++)
+		big[n++] = ']';
+	big[n++] = '\n';
+	n = (size_t)sprintf(want, "t.yaml:1:35: a");
+	for (i = 0; i < 31; i++)
+		n += (size_t)sprintf(want + n, "[0]");
+	sprintf(want + n, ": nesting too deep (limit 32)");
+	is_int(parse_in(big, 84, NULL, &cfg, &err), -1, "deep nesting fails");
+	is_str(err.msg, want, "deep nesting message");
+	free(big);
+
+	big = malloc(10001 * 16);
+	for (i = 0, n = 0; i < 10001; i++)
+		n += (size_t)sprintf(big + n, "k%zu: 0\n", i);
+	is_int(parse_in(big, n, NULL, &cfg, &err), -1, "too many nodes fails");
+	is_str(err.msg, "t.yaml:10000:8: k9999: too many nodes (limit 20000)",
+	    "too many nodes message");
+	free(big);
+
+	n = 1024 * 1024 + 1;
+	big = malloc(n);
+	memset(big, '#', n);
+	is_int(parse_in(big, n, NULL, &cfg, &err), -1, "too large fails");
+	is_str(err.msg, "t.yaml: too large (1048577 bytes, limit 1048576)",
+	    "too large message");
+	memset(big, ' ', n - 1);
+	memcpy(big, "app: x", 6);
+	is_int(parse_in(big, n - 1, NULL, &cfg, &err), 0, "1 MiB is fine");
+	cfg_free(cfg);
+	free(big);
+}
+
+static void
+test_defaults(void)
+{
+	static const char *const empty[] = {
+		"", "\n", "# nothing\n", "~\n", "{}\n", "---\n...\n",
+		"streams:\nlog:\nhttp: ~\n",
+	};
+	struct cfg_err	 err;
+	struct cfg	*cfg;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(empty) / sizeof(empty[0]); i++) {
+		cfg = NULL;
+		if (parse(empty[i], "/etc/m", &cfg, &err) == -1) {
+			ok(0, "empty[%zu]: %s", i, err.msg);
+			continue;
+		}
+		is_str(cfg->path, "t.yaml", "empty[%zu] path", i);
+		is_str(cfg->listen_host, "0.0.0.0", "empty[%zu] host", i);
+		is_int(cfg->listen_port, 1935, "empty[%zu] port", i);
+		is_str(cfg->app, "live", "empty[%zu] app", i);
+		is_str(cfg->state_dir, "/etc/m/var", "empty[%zu] state_dir", i);
+		ok(cfg->http == NULL, "empty[%zu] no http", i);
+		is_int(cfg->log_level, LOGL_INFO, "empty[%zu] level", i);
+		is_int(cfg->log_format, LOG_FMT_LOGFMT, "empty[%zu] format", i);
+		is_int(cfg->nstreams, 0, "empty[%zu] no streams", i);
+		cfg_free(cfg);
+	}
+	is_int(parse("", NULL, &cfg, &err), 0, "no base_dir");
+	is_str(cfg->state_dir, "var", "state_dir stays relative");
+	cfg_free(cfg);
+	is_int(cfg_parse(NULL, NULL, 0, NULL, &cfg, NULL), 0, "NULL text");
+	cfg_free(cfg);
+	cfg_free(NULL);
+}
+
+static const char full[] =
+    "listen: \"[::1]:1936\"\n"
+    "app: live_2-x\n"
+    "state_dir: /var/lib/mirroring\n"
+    "http: \"[::1]:8935\"\n"
+    "log: { level: debug, format: json }\n"
+    "streams:\n"
+    "  studio:\n"
+    "    key: ${CFGT_KEY}\n"
+    "    note: \"main camera\"\n"
+    "    enabled: no\n"
+    "    relays:\n"
+    "      youtube: { url: \"rtmp://a.example/live2/${CFGT_KEY}\" }\n"
+    "      twitch:\n"
+    "        url: \"rtmps://b.example/${CFGT_A}/${CFGT_KEY}/${CFGT_A}\"\n"
+    "        profile: copy\n"
+    "        enabled: off\n"
+    "      lit: { url: \"srt://c.example:9000?streamid=$${X}\", "
+    "enabled: On }\n"
+    "  side_cam:\n"
+    "    key: abc.DEF_~-9\n"
+    "    relays: {}\n"
+    "  third:\n"
+    "    key: \"pre-${CFGT_A}-post\"\n"
+    "    enabled: YES\n";
+
+static void
+test_full(void)
+{
+	const struct cfg_stream	*st;
+	const struct cfg_relay	*r;
+	struct cfg_err		 err;
+	struct cfg		*cfg;
+
+	if (parse(full, tmpdir, &cfg, &err) == -1) {
+		ok(0, "full config parses: %s", err.msg);
+		return;
+	}
+	is_str(cfg->listen_host, "::1", "IPv6 listen host");
+	is_int(cfg->listen_port, 1936, "listen port");
+	is_str(cfg->app, "live_2-x", "app");
+	is_str(cfg->state_dir, "/var/lib/mirroring", "absolute state_dir");
+	is_str(cfg->http, "[::1]:8935", "http kept as written");
+	is_int(cfg->log_level, LOGL_DEBUG, "log level");
+	is_int(cfg->log_format, LOG_FMT_JSON, "log format");
+	is_int(cfg->nstreams, 3, "three streams");
+
+	st = &cfg->streams[0];
+	is_str(st->name, "studio", "stream name");
+	is_str(st->key.value, SECRET, "key from env");
+	is_str(st->key.origin, "env CFGT_KEY", "key origin");
+	is_str(st->note, "main camera", "note");
+	ok(!st->enabled, "enabled: no");
+	is_int(st->line, 7, "stream line");
+	is_int(st->col, 3, "stream col");
+	is_int(st->nrelays, 3, "three relays");
+	r = &st->relays[0];
+	is_str(r->name, "youtube", "relay name");
+	is_str(r->url.value, "rtmp://a.example/live2/" SECRET, "url from env");
+	is_str(r->url.origin, "env CFGT_KEY", "url origin");
+	is_str(r->profile, "copy", "profile defaults to copy");
+	ok(r->enabled, "relay enabled by default");
+	is_int(r->line, 12, "relay line");
+	is_int(r->col, 7, "relay col");
+	r = &st->relays[1];
+	is_str(r->url.value, "rtmps://b.example/aa/" SECRET "/aa",
+	    "several vars");
+	is_str(r->url.origin, "env CFGT_A,CFGT_KEY", "each var named once");
+	ok(!r->enabled, "enabled: off");
+	r = &st->relays[2];
+	is_str(r->url.value, "srt://c.example:9000?streamid=${X}",
+	    "$${ is a literal ${");
+	is_str(r->url.origin, "inline", "escape only: inline");
+	ok(r->enabled, "enabled: On");
+
+	st = &cfg->streams[1];
+	is_str(st->key.value, "abc.DEF_~-9", "every key character");
+	is_str(st->key.origin, "inline", "inline key");
+	ok(st->note == NULL, "no note");
+	ok(st->enabled, "stream enabled by default");
+	is_int(st->nrelays, 0, "empty relays");
+	st = &cfg->streams[2];
+	is_str(st->key.value, "pre-aa-post", "var inside a key");
+	ok(st->enabled, "enabled: YES");
+
+	ok(cfg_stream_find(cfg, "side_cam") == &cfg->streams[1], "find");
+	ok(cfg_stream_find(cfg, "nope") == NULL, "find missing");
+	ok(cfg_stream_find(cfg, NULL) == NULL, "find NULL");
+	cfg_free(cfg);
+}
+
+static void
+test_bools(void)
+{
+	static const struct {
+		const char	*s;
+		int		 want;
+	} t[] = {
+		{ "true", 1 }, { "false", 0 }, { "yes", 1 }, { "no", 0 },
+		{ "on", 1 }, { "off", 0 }, { "True", 1 }, { "OFF", 0 },
+		{ "\"yes\"", 1 }, { "~", 1 },
+	};
+	struct cfg_err	 err;
+	struct cfg	*cfg;
+	char		 yaml[128];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(yaml, sizeof(yaml), S1 "    enabled: %s\n", t[i].s);
+		if (parse(yaml, NULL, &cfg, &err) == -1) {
+			ok(0, "bool %s: %s", t[i].s, err.msg);
+			continue;
+		}
+		is_int(cfg->streams[0].enabled, t[i].want, "bool %s", t[i].s);
+		cfg_free(cfg);
+	}
+}
+
+static void
+test_names(void)
+{
+	static const struct {
+		const char	*s;
+		bool		 want;
+	} t[] = {
+		{ "studio", true }, { "a", true }, { "A-z_09", true },
+		{ "", false }, { "a b", false }, { "a.b", false },
+		{ "a/b", false }, { "é", false }, { NULL, false },
+		{ N64, true }, { N64 "5", false },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		is_int(cfg_name_ok(t[i].s), t[i].want, "cfg_name_ok(%s)",
+		    t[i].s ? t[i].s : "NULL");
+}
+
+static char *
+write_file(const char *name, const char *text, size_t len, mode_t mode)
+{
+	static char	path[256];
+	int		fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd == -1 || write(fd, text, len) != (ssize_t)len)
+		ok(0, "write %s", path);
+	if (fd != -1)
+		close(fd);
+	chmod(path, mode);
+	return path;
+}
+
+static void
+test_key_file(void)
+{
+	static const struct {
+		const char	*yaml;
+		const char	*err;
+	} t[] = {
+		{ "streams:\n  s1:\n    key_file: secrets/none.key\n",
+		  "t.yaml:3:15: streams.s1.key_file: cannot open "
+		  "secrets/none.key: No such file or directory" },
+		{ "streams:\n  s1:\n    key_file: open.key\n",
+		  "t.yaml:3:15: streams.s1.key_file: open.key is readable by "
+		  "others (mode 0644): chmod 600 it" },
+		{ "streams:\n  s1:\n    key_file: group.key\n",
+		  "t.yaml:3:15: streams.s1.key_file: group.key is readable by "
+		  "others (mode 0640): chmod 600 it" },
+		{ "streams:\n  s1:\n    key_file: empty.key\n",
+		  "t.yaml:3:15: streams.s1.key_file: empty.key is empty" },
+		{ "streams:\n  s1:\n    key_file: big.key\n",
+		  "t.yaml:3:15: streams.s1.key_file: big.key is larger than "
+		  "4096 bytes" },
+		{ "streams:\n  s1:\n    key_file: nul.key\n",
+		  "t.yaml:3:15: streams.s1.key_file: nul.key contains a NUL "
+		  "byte" },
+		{ "streams:\n  s1:\n    key_file: secrets\n",
+		  "t.yaml:3:15: streams.s1.key_file: secrets is not a regular "
+		  "file" },
+		{ "streams:\n  s1:\n    key_file: two.key\n",
+		  "t.yaml:3:15: streams.s1.key_file: stream key contains byte "
+		  "0x0a (allowed: A-Z a-z 0-9 . _ ~ -); it came from file "
+		  "two.key" },
+		{ "streams:\n  s1:\n    key_file: \"\"\n",
+		  "t.yaml:3:15: streams.s1.key_file: empty path" },
+		{ "streams:\n  a:\n    key: " SECRET "\n"
+		  "  b:\n    key_file: secrets/studio.key\n",
+		  "t.yaml:5:15: streams.b.key_file: same key as streams.a" },
+	};
+	struct cfg_err	 err;
+	struct cfg	*cfg;
+	char		 big[5000], dir[256], yaml[512];
+	size_t		 i;
+
+	snprintf(dir, sizeof(dir), "%s/secrets", tmpdir);
+	mkdir(dir, 0700);
+	write_file("secrets/studio.key", SECRET " \r\n\n", 15, 0600);
+	write_file("open.key", SECRET, 11, 0644);
+	write_file("group.key", SECRET, 11, 0640);
+	write_file("empty.key", " \n", 2, 0600);
+	memset(big, 'a', sizeof(big));
+	write_file("big.key", big, sizeof(big), 0600);
+	write_file("nul.key", "abcd\0efgh\n", 10, 0600);
+	write_file("two.key", SECRET "\n" SECRET "\n", 24, 0600);
+
+	if (parse("streams:\n  s1:\n    key_file: secrets/studio.key\n",
+	    tmpdir, &cfg, &err) == -1)
+		ok(0, "key_file: %s", err.msg);
+	else {
+		is_str(cfg->streams[0].key.value, SECRET, "key_file trimmed");
+		is_str(cfg->streams[0].key.origin, "file secrets/studio.key",
+		    "key_file origin");
+		cfg_free(cfg);
+	}
+	snprintf(yaml, sizeof(yaml), "streams:\n  s1:\n    key_file: "
+	    "%s/secrets/studio.key\n", tmpdir);
+	if (parse(yaml, "/nonexistent", &cfg, &err) == -1)
+		ok(0, "absolute key_file: %s", err.msg);
+	else {
+		is_str(cfg->streams[0].key.value, SECRET, "absolute key_file");
+		cfg_free(cfg);
+	}
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cfg = NULL;
+		is_int(parse(t[i].yaml, tmpdir, &cfg, &err), -1,
+		    "key_file[%zu] fails", i);
+		is_str(err.msg, t[i].err, "key_file[%zu] message", i);
+		ok(strstr(err.msg, SECRET) == NULL, "key_file[%zu] hides "
+		    "secrets", i);
+	}
+}
+
+static void
+test_load(void)
+{
+	struct cfg_err	 err;
+	struct cfg	*cfg;
+	const char	*text;
+	char		 path[256], want[512], *big;
+	size_t		 n = 1024 * 1024 + 1;
+
+	if (cfg_load("../../config/mirroring.example.yaml", &cfg, &err) == -1) {
+		ok(0, "example config: %s", err.msg);
+	} else {
+		is_str(cfg->path, "../../config/mirroring.example.yaml",
+		    "example path");
+		is_str(cfg->listen_host, "0.0.0.0", "example host");
+		is_int(cfg->listen_port, 1935, "example port");
+		is_str(cfg->app, "live", "example app");
+		is_str(cfg->state_dir, "../../config/var", "example state_dir");
+		is_int(cfg->nstreams, 1, "example has one stream");
+		is_str(cfg->streams[0].name, "studio", "example stream");
+		is_str(cfg->streams[0].key.origin, "inline", "example key");
+		cfg_free(cfg);
+	}
+
+	snprintf(path, sizeof(path), "%s/none.yaml", tmpdir);
+	is_int(cfg_load(path, &cfg, &err), -1, "missing file fails");
+	snprintf(want, sizeof(want), "%s: cannot read: No such file or "
+	    "directory", path);
+	is_str(err.msg, want, "missing file message");
+	is_int(cfg_load(tmpdir, &cfg, &err), -1, "directory fails");
+	snprintf(want, sizeof(want), "%s: cannot read: Is a directory",
+	    tmpdir);
+	is_str(err.msg, want, "directory message");
+
+	big = malloc(n);
+	memset(big, '\n', n);
+	snprintf(path, sizeof(path), "%s", write_file("big.yaml", big, n,
+	    0600));
+	free(big);
+	is_int(cfg_load(path, &cfg, &err), -1, "big file fails");
+	snprintf(want, sizeof(want), "%s: too large (limit 1048576 bytes)",
+	    path);
+	is_str(err.msg, want, "big file message");
+
+	text = "streams:\n  s1:\n    key_file: secrets/studio.key\n";
+	snprintf(path, sizeof(path), "%s", write_file("m.yaml", text,
+	    strlen(text), 0600));
+	if (cfg_load(path, &cfg, &err) == -1)
+		ok(0, "load with key_file: %s", err.msg);
+	else {
+		snprintf(want, sizeof(want), "%s/var", tmpdir);
+		is_str(cfg->state_dir, want, "state_dir next to the file");
+		is_str(cfg->streams[0].key.value, SECRET,
+		    "key_file next to the file");
+		cfg_free(cfg);
+	}
+	snprintf(path, sizeof(path), "%s", write_file("e.yaml", "app: [\n",
+	    7, 0600));
+	is_int(cfg_load(path, &cfg, &err), -1, "syntax error via load");
+	ok(strncmp(err.msg, path, strlen(path)) == 0 &&
+	    strncmp(err.msg + strlen(path), ":2:1: ", 6) == 0,
+	    "load names the file: %s", err.msg);
+}
+
+static void
+cleanup(void)
+{
+	static const char *const files[] = {
+		"secrets/studio.key", "open.key", "group.key", "empty.key",
+		"big.key", "nul.key", "two.key", "big.yaml", "m.yaml",
+		"e.yaml", "secrets",
+	};
+	char	path[256];
+	size_t	i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, files[i]);
+		remove(path);
+	}
+	rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	setenv("CFGT_KEY", SECRET, 1);
+	setenv("CFGT_A", "aa", 1);
+	setenv("CFGT_SHORT", "abc", 1);
+	setenv("CFGT_EMPTY", "", 1);
+	unsetenv("CFGT_UNSET");
+
+	test_errors();
+	test_limits();
+	test_defaults();
+	test_full();
+	test_bools();
+	test_names();
+	test_key_file();
+	test_load();
+	cleanup();
+	return tap_done();
+}
