@@ -63,6 +63,7 @@ struct amf0_it {
 	uint8_t		 kind[AMF0_MAX_DEPTH];	/* open container types */
 	uint32_t	 left[AMF0_MAX_DEPTH];	/* strict array items left */
 	const char	*err;
+	char		 errbuf[80];	/* err's text when it names a value */
 };
 
 enum amf0_res {

@@ -80,6 +80,7 @@ struct rtmp_chunk {
 	uint8_t			*done;		/* last message's buffer, freed
 						   on the next feed */
 	const char		*err;
+	char			 errbuf[80];	/* err naming a value */
 };
 
 enum rtmp_res {

@@ -30,6 +30,7 @@ struct rtmp_hs {
 	uint8_t			 c1[RTMP_HS_SIZE];
 	uint8_t			 reply[1 + 2 * RTMP_HS_SIZE];	/* S0 S1 S2 */
 	const char		*err;
+	char			 errbuf[48];	/* err naming a value */
 };
 
 enum rtmp_hs_res {

@@ -105,9 +105,9 @@ wire_le32(struct wire_r *r)
 uint64_t
 wire_le64(struct wire_r *r)
 {
-	uint64_t	 lo = wire_le32(r);
+	uint64_t	 lo = wire_le32(r), hi = wire_le32(r);
 
-	return lo | (uint64_t)wire_le32(r) << 32;
+	return r->err ? 0 : lo | hi << 32;
 }
 
 int
