@@ -1,0 +1,159 @@
+/*
+ * `mirroring run`, `check` and `status`; see cli.h.  Errors are one line
+ * on stderr and a non-zero exit status.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "config/cfg.h"
+#include "supervisor/cli.h"
+#include "supervisor/ctl_client.h"
+#include "supervisor/server.h"
+
+const char *
+cli_config_path(const char *opt)
+{
+	const char	*env;
+
+	if (opt != NULL)
+		return opt;
+	if ((env = getenv(CLI_ENV_CONFIG)) != NULL && *env != '\0')
+		return env;
+	return CFG_DEFAULT_PATH;
+}
+
+/* Parses -c/--config and --help (and --json when json != NULL); 0 to go
+ * on, else the exit status to return. */
+static int
+cli_opts(int argc, char **argv, const char *usage, const char **config,
+    bool *json)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char	*cpath = NULL;
+	int		 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cpath = optarg;
+			break;
+		case 'h':
+			printf("%s", usage);
+			return -1;
+		case 'j':
+			if (json != NULL) {
+				*json = true;
+				break;
+			}
+			/* FALLTHROUGH */
+		default:
+			fprintf(stderr, "%s", usage);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mirroring %s: unexpected argument %s\n%s",
+		    argv[0], argv[optind], usage);
+		return 2;
+	}
+	*config = cli_config_path(cpath);
+	return 0;
+}
+
+static struct cfg *
+cli_load(const char *path)
+{
+	struct cfg	*cfg;
+	struct cfg_err	 err;
+
+	if (cfg_load(path, &cfg, &err) == -1) {
+		fprintf(stderr, "%s\n", err.msg);
+		return NULL;
+	}
+	return cfg;
+}
+
+int
+cli_run_main(int argc, char **argv)
+{
+	static const char usage[] =
+	    "usage: mirroring run [-c FILE]\n"
+	    "  Runs the supervisor in the foreground, logging to stderr.\n"
+	    "  -c, --config FILE  config file (default $MIRRORING_CONFIG,\n"
+	    "                     else ./mirroring.yaml)\n";
+	const char	*path;
+	struct cfg	*cfg;
+	int		 r;
+
+	if ((r = cli_opts(argc, argv, usage, &path, NULL)) != 0)
+		return r < 0 ? 0 : r;
+	if ((cfg = cli_load(path)) == NULL)
+		return 1;
+	log_init("supervisor", cfg->log_level, cfg->log_format);
+	return server_run(cfg);
+}
+
+int
+cli_check_main(int argc, char **argv)
+{
+	static const char usage[] =
+	    "usage: mirroring check [-c FILE]\n"
+	    "  Validates the config; errors name file:line:column.\n";
+	const char	*path;
+	struct cfg	*cfg;
+	int		 r;
+
+	if ((r = cli_opts(argc, argv, usage, &path, NULL)) != 0)
+		return r < 0 ? 0 : r;
+	if ((cfg = cli_load(path)) == NULL)
+		return 1;
+	printf("%s: ok\n", path);
+	cfg_free(cfg);
+	return 0;
+}
+
+int
+cli_status_main(int argc, char **argv)
+{
+	static const char usage[] =
+	    "usage: mirroring status [-c FILE] [--json]\n"
+	    "  Shows the live streams of the running supervisor.\n";
+	char		*args[1] = { "json" }, *text = NULL;
+	const char	*path;
+	struct cfg	*cfg;
+	bool		 json = false, ok;
+	int		 r;
+
+	if ((r = cli_opts(argc, argv, usage, &path, &json)) != 0)
+		return r < 0 ? 0 : r;
+	if ((cfg = cli_load(path)) == NULL)
+		return 1;
+	r = ctl_client_request(cfg->state_dir, "status", json ? 1 : 0, args,
+	    &ok, &text);
+	if (r == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			fprintf(stderr, "mirroring status: not running (no "
+			    "supervisor on %s/%s)\n", cfg->state_dir,
+			    CTL_SOCK_NAME);
+		else
+			fprintf(stderr, "mirroring status: %s/%s: %s\n",
+			    cfg->state_dir, CTL_SOCK_NAME, strerror(errno));
+		cfg_free(cfg);
+		return 1;
+	}
+	cfg_free(cfg);
+	fputs(text, ok ? stdout : stderr);
+	free(text);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,55 @@
+/*
+ * mirroring: an RTMP restreaming server.  This file only picks the
+ * sub-command; see cli.c and cli_key.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "supervisor/cli.h"
+#include "supervisor/cli_key.h"
+
+static const char usage[] =
+    "usage: mirroring <command> [options]\n"
+    "\n"
+    "  run     [-c FILE]           run the supervisor in the foreground\n"
+    "  check   [-c FILE]           validate the config\n"
+    "  status  [-c FILE] [--json]  show live streams\n"
+    "  key     add|list|enable|disable|rm|regen ...  manage stream keys\n"
+    "\n"
+    "  mirroring <command> --help  says more.  The config file is -c FILE,\n"
+    "  else $MIRRORING_CONFIG, else ./mirroring.yaml.\n";
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char **);
+} commands[] = {
+	{ "run", cli_run_main },
+	{ "check", cli_check_main },
+	{ "status", cli_status_main },
+	{ "key", cli_key_main },
+};
+
+int
+main(int argc, char **argv)
+{
+	size_t	i;
+
+	if (argc < 2) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		printf("%s", usage);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("mirroring %s\n", MIRRORING_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "mirroring: unknown command \"%s\"\n%s", argv[1], usage);
+	return 2;
+}

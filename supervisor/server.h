@@ -1,0 +1,55 @@
+/*
+ * The supervisor's root object: the loaded config, the database, the key
+ * table, the RTMP listener, the control socket, and every live session
+ * and stream.  One event loop; nothing here may block.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <sys/queue.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "supervisor/keys.h"
+
+struct cfg;
+struct db;
+struct evbuffer;
+struct event;
+struct event_base;
+struct evconnlistener;
+struct control;
+struct session;
+struct stream;
+
+TAILQ_HEAD(session_list, session);
+TAILQ_HEAD(stream_list, stream);
+
+struct server {
+	struct event_base	*base;
+	struct cfg		*cfg;		/* owned; swapped on reload */
+	struct db		*db;
+	struct keys		 keys;		/* from the db; never blocks */
+	struct evconnlistener	*listener;
+	struct control		*control;
+	struct event		*tick_ev;
+	struct event		*sig_ev[3];	/* TERM, INT, HUP */
+	struct session_list	 sessions;	/* owned */
+	struct stream_list	 streams;	/* owned */
+	uint64_t		 next_conn;
+	int64_t			 db_version;
+	bool			 stopping;
+};
+
+/* Runs the supervisor in the foreground until SIGTERM/SIGINT; returns the
+ * process exit status.  cfg is owned by the server from here on. */
+int		 server_run(struct cfg *cfg);
+struct stream	*server_stream_find(struct server *, const char *name);
+/* Re-reads the key table and ends every publish whose key was removed,
+ * disabled or changed.  Called on "keys-changed", and when the database
+ * changed under us. */
+void		 server_keys_changed(struct server *);
+/* Appends `mirroring status` output (text or JSON) to out. */
+void		 server_status(struct server *, struct evbuffer *out, bool json);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * One RTMP connection: handshake, chunk stream, the NetConnection and
+ * NetStream commands of a publisher, and the key check.  Media of an
+ * accepted publish goes to its stream; the session owns nothing of it.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/rtmp_chunk.h"
+#include "common/rtmp_hs.h"
+
+struct bufferevent;
+struct event;
+struct server;
+struct stream;
+
+#define SESSION_HANDSHAKE_S	10	/* whole handshake */
+#define SESSION_IDLE_S		30	/* no byte from the publisher */
+#define SESSION_LINGER_MS	2000	/* flush an error reply, then close */
+#define SESSION_WINDOW		5000000	/* our Window Ack Size / peer BW */
+#define SESSION_CHUNK_SIZE	4096	/* what we send with */
+
+enum session_state {
+	SESSION_HANDSHAKE,
+	SESSION_CHUNKS,
+	SESSION_DRAINING,		/* error reply queued; then close */
+	SESSION_CLOSED,			/* freed on the next loop pass */
+};
+
+struct session {
+	TAILQ_ENTRY(session)	 entry;
+	struct server		*srv;		/* borrowed: outlives us */
+	uint64_t		 id;
+	char			 addr[64];
+	struct bufferevent	*bev;
+	struct event		*timer_ev;	/* handshake, linger, free */
+	enum session_state	 state;
+	struct rtmp_hs		 hs;
+	struct rtmp_chunk	 chunks;
+	uint32_t		 out_chunk_size;
+	uint64_t		 bytes_in;
+	uint64_t		 acked;		/* bytes_in at our last ack */
+	uint32_t		 peer_window;	/* 0 = the peer wants no acks */
+	bool			 connected;	/* connect accepted */
+	uint32_t		 next_stream_id;
+	struct stream		*stream;	/* while publishing */
+	const char		*drain_reason;
+};
+
+/* Takes ownership of fd.  NULL (fd closed) when out of memory. */
+struct session	*session_new(struct server *, int fd, const struct sockaddr *,
+		    socklen_t);
+/* Ends the connection: ends its publish, logs conn.closed once with
+ * reason (at warn when protocol_error), frees it on the next loop pass.
+ * Safe to call from the session's own callbacks, and more than once. */
+void		 session_close(struct session *, const char *reason,
+		    bool protocol_error);
+/* Frees a closed session at once (server shutdown). */
+void		 session_free(struct session *);
+
+#endif
