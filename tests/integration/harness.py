@@ -1,0 +1,604 @@
+"""Shared helpers of the integration tests (Python 3 stdlib only).
+
+Each scenario gets a Test: its own temp dir, free port, config file and
+supervisor (`$MIRRORING run -c CONF`, stderr to supervisor.log).  Waiting is
+always on a condition with a deadline (wait_log, wait_exit), never a bare
+sleep.  Test media is made with ffmpeg and counted with ffprobe; RawRtmp is
+a minimal hand-made RTMP client for hostile-input cases.
+"""
+
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SKIP = 77
+
+
+def _sanitized(path):
+    """True when path was built with ASan/UBSan: everything is slower."""
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError:
+        return False
+    return b'libasan.so' in data or b'__asan_init' in data or \
+        b'libubsan.so' in data
+
+
+MIRRORING = os.environ.get('MIRRORING', '')
+RTMP_PUBLISH = os.environ.get('RTMP_PUBLISH', '')
+# Deadlines for synchronisation and the contract's time limits are scaled
+# by SLOW for sanitizer builds (typically 2-3x slower).
+SLOW = 3.0 if _sanitized(MIRRORING) else 1.0
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def parse_logfmt(line):
+    """key=value pairs of one logfmt line; values may be "quoted" with
+    \\" \\\\ \\n \\t \\xNN escapes.  A bare key maps to ''."""
+    out = {}
+    i, n = 0, len(line)
+    while i < n:
+        while i < n and line[i] in ' \t\r\n':
+            i += 1
+        if i >= n:
+            break
+        j = i
+        while j < n and line[j] not in '= \t':
+            j += 1
+        key = line[i:j]
+        if j >= n or line[j] != '=':
+            out[key] = ''
+            i = j
+            continue
+        j += 1
+        if j < n and line[j] == '"':
+            j += 1
+            buf = []
+            while j < n and line[j] != '"':
+                c = line[j]
+                if c == '\\' and j + 1 < n:
+                    j += 1
+                    c = line[j]
+                    if c == 'n':
+                        c = '\n'
+                    elif c == 't':
+                        c = '\t'
+                    elif c == 'x' and j + 2 < n:
+                        c = chr(int(line[j + 1:j + 3], 16))
+                        j += 2
+                buf.append(c)
+                j += 1
+            value = ''.join(buf)
+            j += 1
+        else:
+            k = j
+            while j < n and line[j] not in ' \t':
+                j += 1
+            value = line[k:j]
+        out[key] = value
+        i = j
+    return out
+
+
+def mask(key):
+    """The contract's display form of a secret (log_mask)."""
+    return key[:2] + '\u2026' + key[-2:] if len(key) >= 12 else '\u2026'
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def need_tools(*names):
+    for name in names:
+        if shutil.which(name) is None:
+            raise Skip(f'{name} not found in PATH')
+
+
+def need_gst_element(name):
+    need_tools('gst-launch-1.0', 'gst-inspect-1.0')
+    r = subprocess.run(['gst-inspect-1.0', name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise Skip(f'GStreamer element {name} not installed')
+
+
+def make_media(path, seconds=10):
+    """seconds of 640x360@30 H.264 + 44.1 kHz stereo AAC in FLV."""
+    cmd = ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'error', '-y',
+           '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+           '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+           '-t', str(seconds), '-c:v', 'libx264', '-preset', 'ultrafast',
+           '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
+           '-ac', '2', '-shortest', '-f', 'flv', path]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise Failure(f'ffmpeg could not make test media: {r.stderr}')
+    return path
+
+
+def probe_counts(path):
+    """{'video': (packets, bytes), 'audio': (packets, bytes)} by ffprobe."""
+    r = subprocess.run(['ffprobe', '-v', 'error', '-show_entries',
+                        'packet=codec_type,size', '-of', 'csv=p=0', path],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise Failure(f'ffprobe {path}: {r.stderr}')
+    counts = {'video': [0, 0], 'audio': [0, 0]}
+    for line in r.stdout.split():
+        kind, size = line.split(',')[:2]
+        if kind in counts:
+            counts[kind][0] += 1
+            counts[kind][1] += int(size)
+    return {k: tuple(v) for k, v in counts.items()}
+
+
+class Test:
+    """One scenario: temp dir, port, supervisor, child processes."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix=f'mirroring-{name}-')
+        self.port = free_port()
+        self.state_dir = os.path.join(self.dir, 'var')
+        self.conf = os.path.join(self.dir, 'mirroring.yaml')
+        self.log_path = os.path.join(self.dir, 'supervisor.log')
+        self.sup = None
+        self.procs = []
+        self.checks = 0
+        self.failures = []
+
+    # -- assertions -------------------------------------------------------
+
+    def check(self, cond, what, detail='', soft=False):
+        """Asserts cond; a soft failure is recorded and the test goes on
+        (rows of a table), a hard one ends it."""
+        self.checks += 1
+        if not cond:
+            print(f'FAIL {what}' + (f': {detail}' if detail else ''),
+                  flush=True)
+            self.failures.append(what)
+            if not soft:
+                raise Failure(what)
+            return False
+        print(f'ok   {what}', flush=True)
+        return True
+
+    def check_eq(self, got, want, what, soft=False):
+        return self.check(got == want, f'{what} == {want!r}',
+                          f'got {got!r}', soft)
+
+    def fail(self, what):
+        print(f'FAIL {what}', flush=True)
+        raise Failure(what)
+
+    # -- configuration and supervisor -------------------------------------
+
+    def url(self, key, app='live'):
+        return f'rtmp://127.0.0.1:{self.port}/{app}/{key}'
+
+    def write_config(self, streams, extra=''):
+        """streams: {name: key} or {name: 'raw yaml lines'} (a str value
+        that contains ':' is pasted as the stream's body)."""
+        lines = [f'listen: 127.0.0.1:{self.port}', 'app: live',
+                 f'state_dir: {self.state_dir}',
+                 'log: { level: debug, format: logfmt }']
+        if extra:
+            lines.append(extra.rstrip('\n'))
+        lines.append('streams:')
+        for name, body in streams.items():
+            lines.append(f'  {name}:')
+            if ':' in body:
+                lines.extend('    ' + l for l in body.strip('\n').split('\n'))
+            else:
+                lines.append(f'    key: {body}')
+        with open(self.conf, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        return self.conf
+
+    def start(self, env=None):
+        """Starts the supervisor and waits until it listens."""
+        self.log_file = open(self.log_path, 'ab')
+        self.sup = subprocess.Popen([MIRRORING, 'run', '-c', self.conf],
+                                    stdin=subprocess.DEVNULL,
+                                    stdout=self.log_file,
+                                    stderr=self.log_file,
+                                    env=self._env(env))
+        self.wait_log('supervisor.listening', 10,
+                      addr=f'127.0.0.1:{self.port}')
+
+    def _env(self, extra):
+        env = dict(os.environ)
+        env.update(extra or {})
+        return env
+
+    def stop(self):
+        """SIGTERM the supervisor; returns its exit status."""
+        if self.sup is None:
+            return None
+        rc = stop_proc(self.sup, 10 * SLOW)
+        self.sup = None
+        return rc
+
+    def cli(self, *args, env=None, timeout=20):
+        """Runs `$MIRRORING args... -c CONF`; returns CompletedProcess."""
+        argv = [MIRRORING] + list(args)
+        if '-c' not in args:
+            argv += ['-c', self.conf]
+        return subprocess.run(argv, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, env=self._env(env),
+                              timeout=timeout * SLOW)
+
+    # -- the log ----------------------------------------------------------
+
+    def log_lines(self):
+        try:
+            with open(self.log_path, 'rb') as f:
+                data = f.read().decode('utf-8', 'replace')
+        except FileNotFoundError:
+            return []
+        # a line still being written has no newline yet
+        return data.split('\n')[:-1]
+
+    def mark(self):
+        """Position in the log: pass as since= to look only after it."""
+        return len(self.log_lines())
+
+    def events(self, event, since=0, **fields):
+        out = []
+        for line in self.log_lines()[since:]:
+            f = parse_logfmt(line)
+            if f.get('event') == event and _match(f, fields):
+                out.append(f)
+        return out
+
+    def wait_log(self, event, deadline, since=0, **fields):
+        """Waits up to deadline s (x SLOW) for a log line with event=event
+        and the given field values (str, or a predicate); returns its
+        fields.  Fails the test on timeout or if the supervisor died."""
+        end = time.monotonic() + deadline * SLOW
+        while True:
+            found = self.events(event, since, **fields)
+            if found:
+                return found[0]
+            if self.sup is not None and self.sup.poll() is not None:
+                found = self.events(event, since, **fields)
+                if found:
+                    return found[0]
+                self.fail(f'supervisor exited ({self.sup.returncode}) '
+                          f'while waiting for {event} {_desc(fields)}')
+            if time.monotonic() > end:
+                self.fail(f'no {event} {_desc(fields)} within '
+                          f'{deadline * SLOW:g} s')
+            time.sleep(0.02)
+
+    def check_no_secret(self, *secrets):
+        with open(self.log_path, 'rb') as f:
+            data = f.read()
+        for s in secrets:
+            self.check(s.encode() not in data,
+                       f'raw key {mask(s)} never appears in the log')
+
+    # -- child processes --------------------------------------------------
+
+    def spawn(self, name, argv, env=None):
+        """Starts a child with output to NAME.log in the temp dir."""
+        out = open(os.path.join(self.dir, name + '.log'), 'wb')
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, env=self._env(env),
+                             start_new_session=True)
+        p.name = name
+        p.started = time.monotonic()
+        self.procs.append(p)
+        return p
+
+    def proc_output(self, p):
+        with open(os.path.join(self.dir, p.name + '.log'), 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+
+    def wait_exit(self, p, deadline):
+        """Waits up to deadline s (x SLOW); returns the exit code or fails."""
+        try:
+            return p.wait(timeout=deadline * SLOW)
+        except subprocess.TimeoutExpired:
+            self.fail(f'{p.name} still running after {deadline * SLOW:g} s')
+
+    def publish_ffmpeg(self, name, key, media, realtime=True):
+        argv = ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'warning']
+        if realtime:
+            argv.append('-re')
+        argv += ['-i', media, '-c', 'copy', '-f', 'flv', self.url(key)]
+        return self.spawn(name, argv)
+
+    # -- end --------------------------------------------------------------
+
+    def finish(self, failed):
+        for p in self.procs:
+            if p.poll() is None:
+                stop_proc(p, 5, group=True)
+        if self.sup is not None:
+            stop_proc(self.sup, 10 * SLOW)
+        if failed:
+            print(f'kept {self.dir}')
+            tail = self.log_lines()[-40:]
+            if tail:
+                print('--- supervisor log tail ---')
+                print('\n'.join(tail))
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _match(fields, want):
+    for k, v in want.items():
+        got = fields.get(k)
+        if callable(v):
+            if got is None or not v(got):
+                return False
+        elif got != str(v):
+            return False
+    return True
+
+
+def _desc(fields):
+    return ' '.join(f'{k}={v if not callable(v) else "<pred>"}'
+                    for k, v in fields.items())
+
+
+def stop_proc(p, grace, group=False):
+    """SIGTERM, wait up to grace s, then SIGKILL; returns the exit code."""
+    if p.poll() is not None:
+        return p.returncode
+    try:
+        if group:
+            os.killpg(p.pid, signal.SIGTERM)
+        else:
+            p.send_signal(signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        return p.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            if group:
+                os.killpg(p.pid, signal.SIGKILL)
+            else:
+                p.kill()
+        except ProcessLookupError:
+            pass
+        return p.wait()
+
+
+def run(name, body, tools=('ffmpeg', 'ffprobe')):
+    """Runs body(t) as test name; exits 0 pass, 1 fail, 77 skip."""
+    try:
+        if not MIRRORING or not os.access(MIRRORING, os.X_OK):
+            raise Failure('$MIRRORING is not an executable')
+        need_tools(*tools)
+    except Skip as e:
+        print(f'SKIP {name}: {e}')
+        sys.exit(SKIP)
+    except Failure as e:
+        print(f'FAIL {name}: {e}')
+        sys.exit(1)
+    if SLOW > 1:
+        print(f'sanitizer build: deadlines x{SLOW:g}')
+    t = Test(name)
+    failed, skipped = True, None
+    # meson ends a test that overruns its timeout with SIGTERM: still stop
+    # the supervisor and the publishers
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        body(t)
+        failed = bool(t.failures)
+    except Skip as e:
+        failed, skipped = False, e
+    except Failure:
+        pass
+    except Exception:
+        traceback.print_exc()
+    finally:
+        t.finish(failed)
+    if skipped is not None:
+        print(f'SKIP {name}: {skipped}')
+        sys.exit(SKIP)
+    print(f'{"FAIL" if failed else "PASS"} {name} ({t.checks} checks, '
+          f'{len(t.failures)} failed)')
+    sys.exit(1 if failed else 0)
+
+
+def _on_sigterm(signum, frame):
+    print('FAIL terminated by SIGTERM (timeout?)', flush=True)
+    raise Failure('terminated by SIGTERM')
+
+
+# -- a minimal RTMP client for hostile input --------------------------------
+
+def amf_num(x):
+    return b'\x00' + struct.pack('>d', x)
+
+
+def amf_str(s):
+    b = s.encode() if isinstance(s, str) else s
+    return b'\x02' + struct.pack('>H', len(b)) + b
+
+
+def amf_null():
+    return b'\x05'
+
+
+def amf_obj(pairs):
+    """pairs: [(name, encoded value)]."""
+    out = b'\x03'
+    for k, v in pairs:
+        out += struct.pack('>H', len(k)) + k.encode() + v
+    return out + b'\x00\x00\x09'
+
+
+def chunk_basic(fmt, csid):
+    if csid < 64:
+        return bytes([fmt << 6 | csid])
+    if csid < 320:
+        return bytes([fmt << 6, csid - 64])
+    return bytes([fmt << 6 | 1]) + struct.pack('<H', csid - 64)
+
+
+def chunk_msg(csid, mtype, payload, ts=0, stream_id=0, chunk_size=128):
+    """One message as a fmt-0 chunk plus fmt-3 continuations."""
+    out = chunk_basic(0, csid) + ts.to_bytes(3, 'big') + \
+        len(payload).to_bytes(3, 'big') + bytes([mtype]) + \
+        struct.pack('<I', stream_id)
+    out += payload[:chunk_size]
+    for i in range(chunk_size, len(payload), chunk_size):
+        out += chunk_basic(3, csid) + payload[i:i + chunk_size]
+    return out
+
+
+def connect_cmd(app='live', tc_url='rtmp://127.0.0.1/live'):
+    return amf_str('connect') + amf_num(1) + amf_obj([
+        ('app', amf_str(app)), ('type', amf_str('nonprivate')),
+        ('flashVer', amf_str('FMLE/3.0 (compatible; test)')),
+        ('tcUrl', amf_str(tc_url))])
+
+
+class RawRtmp:
+    """A socket speaking just enough RTMP to misbehave on purpose."""
+
+    def __init__(self, port, timeout=5):
+        self.sock = socket.create_connection(('127.0.0.1', port),
+                                             timeout=timeout)
+        self.addr = '%s:%d' % self.sock.getsockname()
+
+    def send(self, data):
+        """Sends; False when the server has already closed."""
+        try:
+            self.sock.sendall(data)
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+
+    def recv_exact(self, n, deadline=5):
+        buf = b''
+        end = time.monotonic() + deadline * SLOW
+        while len(buf) < n:
+            self.sock.settimeout(max(0.01, end - time.monotonic()))
+            got = self.sock.recv(n - len(buf))
+            if not got:
+                raise ConnectionError('closed during handshake')
+            buf += got
+        return buf
+
+    def handshake(self):
+        """Simple handshake: C0 C1, read S0 S1 S2, send C2 = S1."""
+        c1 = struct.pack('>II', 0, 0) + random.randbytes(1528)
+        self.send(b'\x03' + c1)
+        s = self.recv_exact(1 + 2 * 1536)
+        if s[0] != 3:
+            raise ConnectionError(f'S0 version {s[0]}')
+        self.send(s[1:1537])
+
+    def wait_closed(self, deadline):
+        """True when the server closes (EOF or reset) within deadline s
+        (x SLOW); what it sends before (replies) is read and dropped."""
+        end = time.monotonic() + deadline * SLOW
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            self.sock.settimeout(left)
+            try:
+                if not self.sock.recv(65536):
+                    return True
+            except (ConnectionResetError, BrokenPipeError):
+                return True
+            except socket.timeout:
+                return False
+
+    def close(self):
+        self.sock.close()
+
+
+# -- the publish scenario shared by the publisher tests ----------------------
+
+def new_key(prefix='studio'):
+    """A fresh valid key per run, so the raw-key log check means something."""
+    return f'{prefix}-{random.randbytes(8).hex()}'
+
+
+def expect_publish(t, proc, key, counts, stream='studio', since=0,
+                   media_s=10, on_live=None):
+    """Follows one publish by proc from publish.started to conn.closed and
+    checks the codecs and that publish.stopped's counters equal counts
+    (ffprobe's per stream).  on_live(t, started) runs while it is live.
+    Returns the publish.stopped fields."""
+    started = t.wait_log('publish.started', 10, since=since, stream=stream)
+    conn = started['conn']
+    t.check_eq(started.get('key'), mask(key), 'publish.started key masked')
+    t.check(started.get('client', '').startswith('127.0.0.1:'),
+            'publish.started client is 127.0.0.1:PORT',
+            started.get('client'))
+    codecs = t.wait_log('publish.codecs', 10, since=since, stream=stream)
+    for k, v in (('video', 'h264'), ('width', '640'), ('height', '360'),
+                 ('audio', 'aac'), ('rate', '44100'), ('channels', '2')):
+        t.check_eq(codecs.get(k), v, f'publish.codecs {k}', soft=True)
+    if on_live is not None:
+        on_live(t, started)
+    rc = t.wait_exit(proc, media_s + 30)
+    t.check_eq(rc, 0, f'{proc.name} exit status')
+    stopped = t.wait_log('publish.stopped', 10, since=since, conn=conn)
+    t.check_eq(stopped.get('stream'), stream, 'publish.stopped stream')
+    check_counts(t, stopped, counts)
+    dur = int(stopped.get('duration_ms', '0'))
+    t.check(dur >= (media_s - 1) * 1000,
+            f'published in real time (duration_ms={dur})')
+    closed = t.wait_log('conn.closed', 10, since=since, conn=conn)
+    t.check(int(closed.get('bytes_in', '0')) > counts['video'][1],
+            f'conn.closed bytes_in={closed.get("bytes_in")} covers the media')
+    return stopped
+
+
+def check_counts(t, stopped, counts):
+    for kind in ('video', 'audio'):
+        n, size = counts[kind]
+        t.check_eq(stopped.get(f'{kind}_frames'), str(n),
+                   f'publish.stopped {kind}_frames (ffprobe)')
+        t.check_eq(stopped.get(f'{kind}_bytes'), str(size),
+                   f'publish.stopped {kind}_bytes (ffprobe)')
+
+
+def publish_test(name, publisher, tools=('ffmpeg', 'ffprobe'), prepare=None,
+                 on_live=None):
+    """A whole publisher test: media, supervisor, publish with
+    publisher(t, key, media) -> Popen, counters, clean stop, no raw key."""
+    def body(t):
+        if prepare is not None:
+            prepare()
+        media = make_media(os.path.join(t.dir, 'src.flv'))
+        counts = probe_counts(media)
+        print(f'source: video {counts["video"]} audio {counts["audio"]} '
+              '(packets, bytes)')
+        key = new_key()
+        t.write_config({'studio': key})
+        t.start()
+        p = publisher(t, key, media)
+        expect_publish(t, p, key, counts, on_live=on_live)
+        t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
+        t.check_no_secret(key)
+    run(name, body, tools)
