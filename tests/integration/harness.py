@@ -12,6 +12,7 @@ import random
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -583,6 +584,31 @@ def check_counts(t, stopped, counts):
                    f'publish.stopped {kind}_bytes (ffprobe)')
 
 
+def check_history(t, stopped, stream='studio'):
+    """The database has one finished history row for the publish, with the
+    bytes publish.stopped counted, and the key's last_active_at is set."""
+    db = sqlite3.connect(os.path.join(t.state_dir, 'mirroring.db'))
+    try:
+        rows = db.execute('SELECT started_at, ended_at, client_addr, '
+                          'bytes_in, end_reason FROM sessions '
+                          'WHERE key_name = ?', (stream,)).fetchall()
+        active = db.execute('SELECT last_active_at FROM keys WHERE name = ?',
+                            (stream,)).fetchone()
+    finally:
+        db.close()
+    t.check_eq(len(rows), 1, 'one history row for the publish')
+    if not rows:
+        return
+    start, end, client, nbytes, reason = rows[0]
+    t.check(end is not None and end >= start, 'history row has an end',
+            f'{start}..{end}')
+    t.check(client.startswith('127.0.0.1:'), 'history client address', client)
+    t.check_eq(str(nbytes), stopped.get('bytes_in'), 'history bytes_in')
+    t.check_eq(reason, stopped.get('reason'), 'history end reason')
+    t.check(active is not None and active[0] is not None and
+            active[0] >= start, 'key last_active_at set', str(active))
+
+
 def publish_test(name, publisher, tools=('ffmpeg', 'ffprobe'), prepare=None,
                  on_live=None):
     """A whole publisher test: media, supervisor, publish with
@@ -598,7 +624,8 @@ def publish_test(name, publisher, tools=('ffmpeg', 'ffprobe'), prepare=None,
         t.write_config({'studio': key})
         t.start()
         p = publisher(t, key, media)
-        expect_publish(t, p, key, counts, on_live=on_live)
+        stopped = expect_publish(t, p, key, counts, on_live=on_live)
         t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
         t.check_no_secret(key)
+        check_history(t, stopped)
     run(name, body, tools)
