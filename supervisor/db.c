@@ -414,6 +414,12 @@ db_op_remove(struct db *db, struct db_op *op)
 }
 
 void
+db_set_busy_timeout(struct db *db, int busy_timeout_ms)
+{
+	sqlite3_busy_timeout(db->sq, busy_timeout_ms);
+}
+
+void
 db_close(struct db *db, int busy_timeout_ms)
 {
 	struct db_op	*op;

@@ -40,6 +40,9 @@ struct db_key {
  */
 struct db	*db_open(const char *state_dir, int busy_timeout_ms,
 		    char *err, size_t errlen);
+/* The supervisor starts with a timeout (it may wait before it serves)
+ * and sets 0 once it serves. */
+void		 db_set_busy_timeout(struct db *, int busy_timeout_ms);
 /* Flushes what it can of the write queue (waiting up to busy_timeout_ms
  * given here), then closes.  NULL is a no-op. */
 void		 db_close(struct db *, int busy_timeout_ms);

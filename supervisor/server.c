@@ -21,6 +21,7 @@
 #include "supervisor/stream.h"
 
 #define SERVER_TICK_MS		1000
+#define SERVER_DB_START_MS	5000	/* wait for a CLI's lock at start */
 #define SERVER_DB_CLOSE_MS	2000	/* flush history rows at exit */
 
 struct stream *
@@ -189,13 +190,16 @@ server_start(struct server *srv)
 
 	if ((srv->base = event_base_new()) == NULL)
 		fatalx("supervisor.failed", "err=%s", "event_base_new");
-	if ((srv->db = db_open(srv->cfg->state_dir, 0, err, sizeof(err))) ==
-	    NULL ||
+	/* a CLI may hold the write lock for a moment: wait for it here,
+	 * before serving, and never after */
+	if ((srv->db = db_open(srv->cfg->state_dir, SERVER_DB_START_MS, err,
+	    sizeof(err))) == NULL ||
 	    db_sync_file_keys(srv->db, srv->cfg, err, sizeof(err)) == -1 ||
 	    db_sessions_recover(srv->db, util_wall_s(), err, sizeof(err)) ==
 	    -1 || keys_load(&srv->keys, srv->db, err, sizeof(err)) == -1)
 		fatalx("supervisor.failed", "state_dir=%s err=%s",
 		    LQ(srv->cfg->state_dir), LQ(err));
+	db_set_busy_timeout(srv->db, 0);
 	srv->db_version = db_data_version(srv->db);
 	if ((srv->control = control_new(srv, srv->cfg->state_dir, err,
 	    sizeof(err))) == NULL ||
