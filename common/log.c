@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,33 +78,81 @@ log_format_parse(const char *s, enum log_format *out)
 	return 0;
 }
 
+/* The length of the valid UTF-8 sequence at p (2-4), or 0: what a
+ * client sends need not be UTF-8, and a JSON log line must be. */
+static size_t
+log_utf8_len(const unsigned char *p)
+{
+	size_t		n, i;
+	uint32_t	c;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, past U+10FFFF */
+	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+		return 0;
+	return n;
+}
+
 /* A logfmt value needs quotes unless it is a non-empty run of printable
- * bytes without space, quote, equals sign or backslash. */
+ * characters without space, quote, equals sign or backslash. */
 static bool
 log_is_token(const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 n;
 
 	if (*p == '\0')
 		return false;
-	for (; *p != '\0'; p++)
+	while (*p != '\0') {
+		if (*p >= 0x80) {
+			if ((n = log_utf8_len(p)) == 0)
+				return false;
+			p += n;
+			continue;
+		}
 		if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' ||
 		    *p == 0x7f)
 			return false;
+		p++;
+	}
 	return true;
 }
 
-/* The escaped form of byte c into esc (at most 5 bytes); its length. */
+/* The escaped form of the character at p into esc (at most 5 bytes);
+ * returns its length and sets *used to the input bytes it stands for.
+ * Bytes that are not valid UTF-8 become \xNN. */
 static size_t
-log_escape(unsigned char c, char esc[5])
+log_escape(const unsigned char *p, char esc[5], size_t *used)
 {
+	unsigned char	c = *p;
+	size_t		n;
+
+	*used = 1;
+	if (c >= 0x80 && (n = log_utf8_len(p)) > 0) {
+		memcpy(esc, p, n);
+		*used = n;
+		return n;
+	}
 	switch (c) {
 	case '"':	memcpy(esc, "\\\"", 2); return 2;
 	case '\\':	memcpy(esc, "\\\\", 2); return 2;
 	case '\n':	memcpy(esc, "\\n", 2); return 2;
 	case '\t':	memcpy(esc, "\\t", 2); return 2;
 	default:
-		if (c < ' ' || c == 0x7f) {
+		if (c < ' ' || c >= 0x7f) {
 			snprintf(esc, 5, "\\x%02x", c);
 			return 4;
 		}
@@ -116,7 +165,7 @@ const char *
 log_quote(char *buf, size_t n, const char *s)
 {
 	const unsigned char	*p;
-	size_t			 o = 0, len, full = 2;
+	size_t			 o = 0, len, used, full = 2;
 	char			 esc[5];
 
 	if (n == 0)
@@ -127,15 +176,15 @@ log_quote(char *buf, size_t n, const char *s)
 		memcpy(buf, s, strlen(s) + 1);
 		return buf;
 	}
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		full += log_escape(*p, esc);
+	for (p = (const unsigned char *)s; *p != '\0'; p += used)
+		full += log_escape(p, esc, &used);
 	if (full + 1 > n && n < 6) {	/* no room for even "…" */
 		buf[0] = '\0';
 		return buf;
 	}
 	buf[o++] = '"';
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		len = log_escape(*p, esc);
+	for (p = (const unsigned char *)s; *p != '\0'; p += used) {
+		len = log_escape(p, esc, &used);
 		/* when it will not all fit, keep room for "…", quote, NUL */
 		if (full + 1 > n && o + len + 5 > n) {
 			memcpy(buf + o, "\xe2\x80\xa6", 3);
@@ -160,16 +209,29 @@ log_mask_part(char *out, size_t n, const char *s, size_t len)
 		snprintf(out, n, "\xe2\x80\xa6");
 }
 
+/* The "://" after a URL's scheme at the start of s, or NULL. */
+static const char *
+log_url_auth(const char *s)
+{
+	const char	*p = s;
+
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return NULL;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    (*p >= '0' && *p <= '9') || *p == '+' || *p == '.' || *p == '-')
+		p++;
+	return strncmp(p, "://", 3) == 0 ? p : NULL;
+}
+
 const char *
 log_mask_raw(char *buf, size_t n, const char *s)
 {
-	const char	*auth, *path, *q, *seg, *at;
+	const char	*auth, *path, *q, *seg, *end, *at, *host;
 	char		 part[16];
-	size_t		 pre;
 
 	if (s == NULL)
 		s = "";
-	if ((auth = strstr(s, "://")) == NULL) {
+	if ((auth = log_url_auth(s)) == NULL) {
 		if (strncmp(s, "file:", 5) == 0) {	/* paths hold no key */
 			snprintf(buf, n, "%s", s);
 			return buf;
@@ -183,20 +245,21 @@ log_mask_raw(char *buf, size_t n, const char *s)
 	q = path + strcspn(path, "?");
 	/* rtmp://user:pass@host: hide the credentials */
 	at = memchr(auth, '@', (size_t)(path - auth));
-	seg = q;
+	host = at != NULL ? at + 1 : auth;
+	/* the last non-empty path segment: "live2/KEY/" masks KEY */
+	end = q;
+	while (end > path && end[-1] == '/')
+		end--;
+	seg = end;
 	while (seg > path && seg[-1] != '/')
 		seg--;
 	if (seg == path)	/* no path segment: only a query can hold it */
-		seg = q;
-	pre = (size_t)(seg - s);
-	log_mask_part(part, sizeof(part), seg, (size_t)(q - seg));
-	if (at != NULL)
-		snprintf(buf, n, "%.*s\xe2\x80\xa6@%.*s%s%s",
-		    (int)(auth - s), s, (int)(pre - (size_t)(at + 1 - s)),
-		    at + 1, seg < q ? part : "", *q ? "?\xe2\x80\xa6" : "");
-	else
-		snprintf(buf, n, "%.*s%s%s", (int)pre, s, seg < q ? part : "",
-		    *q ? "?\xe2\x80\xa6" : "");
+		seg = end = q;
+	log_mask_part(part, sizeof(part), seg, (size_t)(end - seg));
+	snprintf(buf, n, "%.*s%s%.*s%s%.*s%s", (int)(auth - s), s,
+	    at != NULL ? "\xe2\x80\xa6@" : "", (int)(seg - host), host,
+	    seg < end ? part : "", (int)(q - end), end,
+	    *q ? "?\xe2\x80\xa6" : "");
 	return buf;
 }
 

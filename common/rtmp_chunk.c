@@ -43,6 +43,18 @@ rtmp_chunk_init(struct rtmp_chunk *p)
 	p->chunk_size = RTMP_DEFAULT_CHUNK_SIZE;
 	p->state = RTMP_CS_BASIC;
 	p->hdr_need = 1;
+	p->max_msg_len = RTMP_MAX_MSG_LEN;
+	p->max_pending = RTMP_MAX_PENDING;
+}
+
+void
+rtmp_chunk_set_limits(struct rtmp_chunk *p, uint32_t max_msg_len,
+    size_t max_pending)
+{
+	p->max_msg_len = max_msg_len < RTMP_MAX_MSG_LEN ? max_msg_len :
+	    RTMP_MAX_MSG_LEN;
+	p->max_pending = max_pending < RTMP_MAX_PENDING ? max_pending :
+	    RTMP_MAX_PENDING;
 }
 
 void
@@ -161,9 +173,9 @@ rtmp_chunk_on_header(struct rtmp_chunk *p)
 		ts = wire_be24(&r);
 		if (fmt < 2) {
 			len = wire_be24(&r);
-			if (len > RTMP_MAX_MSG_LEN)
+			if (len > p->max_msg_len)
 				return rtmp_chunk_fail(p, "message length %u "
-				    "over limit %u", len, RTMP_MAX_MSG_LEN);
+				    "over limit %u", len, p->max_msg_len);
 			cs->msg_len = len;
 			cs->type = wire_u8(&r);
 		}
@@ -191,10 +203,11 @@ rtmp_chunk_on_header(struct rtmp_chunk *p)
 		break;
 	}
 	if (cs->buf == NULL && cs->msg_len > 0) {
-		if (cs->msg_len > RTMP_MAX_PENDING - p->pending)
+		if (p->pending > p->max_pending ||
+		    cs->msg_len > p->max_pending - p->pending)
 			return rtmp_chunk_fail(p, "chunk stream %u: %u more "
-			    "bytes put partial messages over limit %u",
-			    cs->csid, cs->msg_len, RTMP_MAX_PENDING);
+			    "bytes put partial messages over limit %zu",
+			    cs->csid, cs->msg_len, p->max_pending);
 		if ((cs->buf = malloc(cs->msg_len)) == NULL)
 			return rtmp_chunk_fail(p, "out of memory");
 		p->pending += cs->msg_len;

@@ -18,6 +18,10 @@
 #define RTMP_MAX_CHUNK_SIZE	0x7fffffffu
 #define RTMP_MAX_MSG_LEN	(8u * 1024 * 1024)	/* one message */
 #define RTMP_MAX_PENDING	(16u * 1024 * 1024)	/* all partial messages */
+/* Until a publish is accepted a peer only sends commands: a stranger
+ * without a key gets these smaller limits (rtmp_chunk_set_limits). */
+#define RTMP_PREAUTH_MSG_LEN	(64u * 1024)
+#define RTMP_PREAUTH_PENDING	(128u * 1024)
 #define RTMP_MAX_CSIDS		32	/* chunk streams open at once */
 #define RTMP_MAX_CSID		65599	/* 3-byte basic header maximum */
 
@@ -79,6 +83,8 @@ struct rtmp_chunk {
 	struct rtmp_cs		 cs[RTMP_MAX_CSIDS];
 	uint8_t			*done;		/* last message's buffer, freed
 						   on the next feed */
+	uint32_t		 max_msg_len;	/* <= RTMP_MAX_MSG_LEN */
+	size_t			 max_pending;	/* <= RTMP_MAX_PENDING */
 	const char		*err;
 	char			 errbuf[80];	/* err naming a value */
 };
@@ -89,7 +95,12 @@ enum rtmp_res {
 	RTMP_ERR,		/* protocol error; rtmp_chunk_error() says why */
 };
 
+/* Starts with the full limits, RTMP_MAX_MSG_LEN and RTMP_MAX_PENDING. */
 void		 rtmp_chunk_init(struct rtmp_chunk *);
+/* Lowers or restores the limits (capped at the maxima above); applies to
+ * messages whose first chunk arrives from now on. */
+void		 rtmp_chunk_set_limits(struct rtmp_chunk *, uint32_t max_msg_len,
+		    size_t max_pending);
 /* Frees partial messages; the struct can be inited again. */
 void		 rtmp_chunk_clear(struct rtmp_chunk *);
 /*

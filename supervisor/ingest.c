@@ -13,19 +13,47 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "supervisor/ingest.h"
 #include "supervisor/server.h"
 #include "supervisor/session.h"
 
-static size_t
-ingest_count(struct server *srv)
+/* Why a new connection from host is refused, or NULL. */
+static const char *
+ingest_refusal(struct server *srv, const char *host)
 {
 	struct session	*s;
-	size_t		 n = 0;
+	size_t		 all = 0, same = 0;
 
-	TAILQ_FOREACH(s, &srv->sessions, entry)
-		n++;
-	return n;
+	if (srv->stopping)
+		return "stopping";
+	TAILQ_FOREACH(s, &srv->sessions, entry) {
+		all++;
+		if (strcmp(s->host, host) == 0)
+			same++;
+	}
+	if (all >= INGEST_MAX_SESSIONS)
+		return "too-many-connections";
+	if (same >= INGEST_MAX_PER_HOST)
+		return "too-many-from-host";
+	return NULL;
+}
+
+/* A flood of refused connections gets one line a second, with a count. */
+static void
+ingest_log_refused(struct server *srv, const char *host, const char *why)
+{
+	uint64_t	now = util_mono_ms();
+
+	if (now - srv->refused_log_ms < INGEST_REFUSED_LOG_MS) {
+		srv->refused_quiet++;
+		return;
+	}
+	log_warnx("conn.refused", "host=%s reason=%s suppressed=%u "
+	    "limit_total=%d limit_host=%d", host, why, srv->refused_quiet,
+	    INGEST_MAX_SESSIONS, INGEST_MAX_PER_HOST);
+	srv->refused_log_ms = now;
+	srv->refused_quiet = 0;
 }
 
 static void
@@ -33,12 +61,13 @@ ingest_on_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct server	*srv = arg;
+	const char	*why;
+	char		 host[48];
 	int		 one = 1;
 
-	if (srv->stopping || ingest_count(srv) >= INGEST_MAX_SESSIONS) {
-		log_warnx("conn.refused", "reason=%s limit=%d",
-		    srv->stopping ? "stopping" : "too-many-connections",
-		    INGEST_MAX_SESSIONS);
+	session_peer_host(sa, host, sizeof(host));
+	if ((why = ingest_refusal(srv, host)) != NULL) {
+		ingest_log_refused(srv, host, why);
 		close(fd);
 		return;
 	}

@@ -37,6 +37,8 @@ struct server {
 	struct session_list	 sessions;	/* owned */
 	struct stream_list	 streams;	/* owned */
 	uint64_t		 next_conn;
+	uint64_t		 refused_log_ms;	/* see ingest.c */
+	unsigned		 refused_quiet;
 	int64_t			 db_version;
 	bool			 stopping;
 };

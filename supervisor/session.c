@@ -31,6 +31,9 @@
 #define CSID_STATUS	5	/* NetStream onStatus */
 #define SESSION_MAX_STREAMS 8	/* createStream calls per connection */
 
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+
 #define USER_STREAM_BEGIN	0
 #define USER_PING_REQUEST	6
 #define USER_PING_RESPONSE	7
@@ -40,23 +43,33 @@ static void	session_on_write(struct bufferevent *, void *);
 static void	session_on_event(struct bufferevent *, short, void *);
 static void	session_on_timer(evutil_socket_t, short, void *);
 
-static void
-session_addr(char *buf, size_t n, const struct sockaddr *sa)
+void
+session_peer_host(const struct sockaddr *sa, char *buf, size_t n)
 {
-	char	host[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(buf, n, "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
-		snprintf(buf, n, "%s:%u", host, ntohs(in4->sin_port));
-	} else
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)
+		    sa)->sin6_addr, buf, (socklen_t)n);
+	else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, buf, (socklen_t)n);
+	else
 		snprintf(buf, n, "unknown");
+}
+
+static void
+session_addr(struct session *s, const struct sockaddr *sa)
+{
+	unsigned	port = 0;
+
+	session_peer_host(sa, s->host, sizeof(s->host));
+	if (sa->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)
+		    ->sin6_port);
+	else if (sa->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)(const void *)sa)
+		    ->sin_port);
+	snprintf(s->addr, sizeof(s->addr), sa->sa_family == AF_INET6 ?
+	    "[%s]:%u" : "%s:%u", s->host, port);
 }
 
 struct session *
@@ -74,7 +87,7 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa,
 	s->srv = srv;
 	s->id = ++srv->next_conn;
 	s->out_chunk_size = RTMP_DEFAULT_CHUNK_SIZE;
-	session_addr(s->addr, sizeof(s->addr), sa);
+	session_addr(s, sa);
 	if (util_random(rnd, sizeof(rnd)) == -1 ||
 	    (s->timer_ev = evtimer_new(srv->base, session_on_timer, s)) ==
 	    NULL ||
@@ -88,6 +101,9 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa,
 	}
 	rtmp_hs_init(&s->hs, (uint32_t)util_mono_ms(), rnd);
 	rtmp_chunk_init(&s->chunks);
+	rtmp_chunk_set_limits(&s->chunks, RTMP_PREAUTH_MSG_LEN,
+	    RTMP_PREAUTH_PENDING);
+	s->last_read_ms = util_mono_ms();
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	bufferevent_setcb(s->bev, session_on_read, NULL, session_on_event, s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
@@ -149,8 +165,22 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		session_free(s);
 		break;
 	case SESSION_CHUNKS:
+		/* connected but not publishing: a slot held for nothing */
+		if (s->stream == NULL)
+			session_close(s, "no publish within "
+			    STR(SESSION_PUBLISH_S) " s", true);
 		break;
 	}
+}
+
+/* Until a publish is accepted, and again after an unpublish, the
+ * connection has SESSION_PUBLISH_S to (re)publish. */
+static void
+session_publish_deadline(struct session *s)
+{
+	struct timeval	tv = { SESSION_PUBLISH_S, 0 };
+
+	evtimer_add(s->timer_ev, &tv);
 }
 
 /* Sends one message; our messages are small control and command ones. */
@@ -269,9 +299,11 @@ session_on_write(struct bufferevent *bev, void *arg)
 	session_on_drained(bev, arg);
 }
 
-/* Returns 1 and the next argument, 0 when there is none, -1 (why). */
+/* Returns 1 and the next argument, 0 when there is none, -1 (why).  The
+ * iterator's error text lives on our caller's stack: copy it. */
 static int
-session_arg(struct amf0_it *it, struct amf0_val *v, const char **why)
+session_arg(struct session *s, struct amf0_it *it, struct amf0_val *v,
+    const char **why)
 {
 	switch (amf0_next(it, v)) {
 	case AMF0_VAL:
@@ -279,7 +311,8 @@ session_arg(struct amf0_it *it, struct amf0_val *v, const char **why)
 	case AMF0_DONE:
 		return 0;
 	default:
-		*why = amf0_error(it);
+		snprintf(s->why, sizeof(s->why), "%s", amf0_error(it));
+		*why = s->why;
 		return -1;
 	}
 }
@@ -307,6 +340,7 @@ session_cmd_connect(struct session *s, double txn, struct amf0_it *it,
 	uint8_t		 b[256];
 	struct wire_w	 w;
 	const char	*want = s->srv->cfg->app;
+	char		*q;
 	size_t		 alen;
 	int		 r;
 
@@ -314,14 +348,14 @@ session_cmd_connect(struct session *s, double txn, struct amf0_it *it,
 		*why = "second connect on one connection";
 		return -1;
 	}
-	if ((r = session_arg(it, &v, why)) != 1 || v.type != AMF0_OBJECT) {
+	if ((r = session_arg(s, it, &v, why)) != 1 || v.type != AMF0_OBJECT) {
 		if (r != -1)
 			*why = "connect without a command object";
 		return -1;
 	}
 	/* walk the whole object: a malformed one closes the connection */
 	for (;;) {
-		if (session_arg(it, &v, why) != 1) {
+		if (session_arg(s, it, &v, why) != 1) {
 			if (*why == NULL)
 				*why = "connect object not terminated";
 			return -1;
@@ -342,6 +376,9 @@ session_cmd_connect(struct session *s, double txn, struct amf0_it *it,
 	alen = strcspn(app, "?");
 	while (alen > 0 && app[alen - 1] == '/')
 		alen--;
+	/* the query may hold a token: log only that there is one */
+	if ((q = strchr(app, '?')) != NULL)
+		snprintf(q, sizeof(app) - (size_t)(q - app), "?\xe2\x80\xa6");
 	log_info("session.connect", "conn=%llu app=%s flashver=%s tcurl=%s",
 	    (unsigned long long)s->id, LQ(app), LQ(flash), MASK(tcurl));
 	if (alen != strlen(want) || strncmp(app, want, alen) != 0) {
@@ -401,8 +438,10 @@ session_key_check(struct session *s, const struct amf0_val *name,
     const struct key_entry **out)
 {
 	const struct key_entry	*ke;
+	struct stream		*st;
 	const char		*q;
 	size_t			 len = name->str_len;
+	uint64_t		 silent_ms;
 
 	/* "key?x=y": the query is not part of the key; an embedded NUL is
 	 * (the whole name, length included, must match) */
@@ -414,8 +453,17 @@ session_key_check(struct session *s, const struct amf0_val *name,
 		return "unknown-key";
 	if (!ke->enabled)
 		return "key-disabled";
-	if (server_stream_find(s->srv, ke->name) != NULL)
-		return "already-live";
+	if ((st = server_stream_find(s->srv, ke->name)) != NULL) {
+		/* an encoder whose connection died silently reconnects with
+		 * the same key: do not make it wait for our idle timeout */
+		silent_ms = util_mono_ms() - st->session->last_read_ms;
+		if (silent_ms < SESSION_STALE_MS)
+			return "already-live";
+		snprintf(s->why, sizeof(s->why), "replaced by conn %llu after "
+		    "%llu ms of silence", (unsigned long long)s->id,
+		    (unsigned long long)silent_ms);
+		session_close(st->session, s->why, false);
+	}
 	return NULL;
 }
 
@@ -437,8 +485,8 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 		*why = "second publish on one connection";
 		return -1;
 	}
-	if (session_arg(it, &v, why) != 1 ||
-	    (r = session_arg(it, &name, why)) != 1 ||
+	if (session_arg(s, it, &v, why) != 1 ||
+	    (r = session_arg(s, it, &name, why)) != 1 ||
 	    (name.type != AMF0_STRING && name.type != AMF0_LONG_STRING)) {
 		if (*why == NULL)
 			*why = "publish without a stream name";
@@ -467,6 +515,9 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 		*why = "out of memory";
 		return -1;
 	}
+	/* a known key: media may now come in full-size messages */
+	rtmp_chunk_set_limits(&s->chunks, RTMP_MAX_MSG_LEN, RTMP_MAX_PENDING);
+	evtimer_del(s->timer_ev);
 	session_send_user(s, USER_STREAM_BEGIN, m->stream_id);
 	return session_send_status(s, m->stream_id, "status",
 	    "NetStream.Publish.Start", "Publishing.") == -1 ? -1 : 0;
@@ -478,6 +529,7 @@ session_unpublish(struct session *s, const char *reason)
 	if (s->stream != NULL) {
 		stream_end(s->stream, reason);
 		s->stream = NULL;
+		session_publish_deadline(s);
 	}
 }
 
@@ -502,8 +554,8 @@ session_on_command(struct session *s, const struct rtmp_msg *m,
 		n--;
 	}
 	amf0_it_init(&it, p, n);
-	if (session_arg(&it, &name, why) != 1 || name.type != AMF0_STRING ||
-	    session_arg(&it, &txn, why) != 1 || txn.type != AMF0_NUMBER) {
+	if (session_arg(s, &it, &name, why) != 1 || name.type != AMF0_STRING ||
+	    session_arg(s, &it, &txn, why) != 1 || txn.type != AMF0_NUMBER) {
 		if (*why == NULL)
 			*why = "command without a name and transaction id";
 		return -1;
@@ -573,7 +625,7 @@ session_on_data(struct session *s, const struct rtmp_msg *m,
 		n--;
 	}
 	amf0_it_init(&it, p, n);
-	if (session_arg(&it, &v, why) != 1 || v.type != AMF0_STRING) {
+	if (session_arg(s, &it, &v, why) != 1 || v.type != AMF0_STRING) {
 		if (*why == NULL)
 			*why = "data message without a name";
 		return -1;
@@ -581,19 +633,19 @@ session_on_data(struct session *s, const struct rtmp_msg *m,
 	body = p;
 	if (amf0_str_eq(&v, "@setDataFrame")) {
 		body = p + it.off;
-		if (session_arg(&it, &v, why) != 1) {
+		if (session_arg(s, &it, &v, why) != 1) {
 			if (*why == NULL)
 				*why = "@setDataFrame without a name";
 			return -1;
 		}
 	}
 	/* validate the rest, so a relay never gets what we could not read */
-	while ((r = session_arg(&it, &v, why)) == 1)
+	while ((r = session_arg(s, &it, &v, why)) == 1)
 		;
 	if (r == -1)
 		return -1;
 	amf0_it_init(&it, body, (size_t)(p + n - body));
-	if (s->stream == NULL || session_arg(&it, &v, why) != 1 ||
+	if (s->stream == NULL || session_arg(s, &it, &v, why) != 1 ||
 	    !amf0_str_eq(&v, "onMetaData"))
 		return 0;
 	return stream_on_metadata(s->stream, m->ts_ms, body,
@@ -727,7 +779,7 @@ session_feed_handshake(struct session *s, const uint8_t *p, size_t n,
 		struct timeval	idle = { SESSION_IDLE_S, 0 };
 
 		s->state = SESSION_CHUNKS;
-		evtimer_del(s->timer_ev);
+		session_publish_deadline(s);
 		bufferevent_set_timeouts(s->bev, &idle, &idle);
 		return 0;
 	}
@@ -768,6 +820,12 @@ session_feed(struct session *s, const char **why)
 		s->bytes_in += used;
 		evbuffer_drain(in, used);
 		session_ack(s);
+		/* pings and acks answered to a peer that never reads */
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) >
+		    SESSION_MAX_OUT) {
+			*why = "peer does not read our replies";
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -778,6 +836,7 @@ session_on_read(struct bufferevent *bev, void *arg)
 	struct session	*s = arg;
 	const char	*why = NULL;
 
+	s->last_read_ms = util_mono_ms();
 	if (session_feed(s, &why) == -1)
 		session_close(s, why ? why : "protocol error", true);
 }

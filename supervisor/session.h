@@ -20,7 +20,10 @@ struct server;
 struct stream;
 
 #define SESSION_HANDSHAKE_S	10	/* whole handshake */
+#define SESSION_PUBLISH_S	15	/* from handshake to an accepted publish */
 #define SESSION_IDLE_S		30	/* no byte from the publisher */
+#define SESSION_STALE_MS	3000	/* a silent publisher a new one replaces */
+#define SESSION_MAX_OUT		(256u * 1024)	/* unread replies: close */
 #define SESSION_LINGER_MS	2000	/* flush an error reply, then close */
 #define SESSION_WINDOW		5000000	/* our Window Ack Size / peer BW */
 #define SESSION_CHUNK_SIZE	4096	/* what we send with */
@@ -36,7 +39,8 @@ struct session {
 	TAILQ_ENTRY(session)	 entry;
 	struct server		*srv;		/* borrowed: outlives us */
 	uint64_t		 id;
-	char			 addr[64];
+	char			 addr[64];	/* "ip:port" / "[ip6]:port" */
+	char			 host[48];	/* the ip alone */
 	struct bufferevent	*bev;
 	struct event		*timer_ev;	/* handshake, linger, free */
 	enum session_state	 state;
@@ -50,6 +54,8 @@ struct session {
 	uint32_t		 next_stream_id;
 	struct stream		*stream;	/* while publishing */
 	const char		*drain_reason;
+	uint64_t		 last_read_ms;	/* monotonic */
+	char			 why[128];	/* a close reason we own */
 };
 
 /* Takes ownership of fd.  NULL (fd closed) when out of memory. */
@@ -60,6 +66,8 @@ struct session	*session_new(struct server *, int fd, const struct sockaddr *,
  * Safe to call from the session's own callbacks, and more than once. */
 void		 session_close(struct session *, const char *reason,
 		    bool protocol_error);
+/* The numeric host of sa, for per-host limits. */
+void		 session_peer_host(const struct sockaddr *, char *, size_t);
 /* Frees a closed session at once (server shutdown). */
 void		 session_free(struct session *);
 

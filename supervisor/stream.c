@@ -55,6 +55,7 @@ stream_new(struct server *srv, const char *name, const char *key,
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(st->id + 2 * i, 3, "%02x", rnd[i]);
 	st->started_ms = util_mono_ms();
+	st->rate_ms[0] = st->started_ms;	/* rates start from here */
 	TAILQ_INSERT_TAIL(&srv->streams, st, entry);
 	db_session_start(srv->db, st->id, st->name, st->client,
 	    util_wall_s());

@@ -629,3 +629,34 @@ def publish_test(name, publisher, tools=('ffmpeg', 'ffprobe'), prepare=None,
         t.check_no_secret(key)
         check_history(t, stopped)
     run(name, body, tools)
+
+
+# -- a raw publisher and the supervisor's memory -----------------------------
+
+def create_stream_cmd(txn=2):
+    return amf_str('createStream') + amf_num(txn) + amf_null()
+
+
+def publish_cmd(key, txn=3):
+    return amf_str('publish') + amf_num(txn) + amf_null() + amf_str(key) + \
+        amf_str('live')
+
+
+def raw_publish(c, key, app='live'):
+    """Sends connect, createStream and publish(key) on stream 1, without
+    reading the replies: wait for publish.started in the log."""
+    return c.send(chunk_msg(3, 20, connect_cmd(app)) +
+                  chunk_msg(3, 20, create_stream_cmd()) +
+                  chunk_msg(8, 20, publish_cmd(key), stream_id=1))
+
+
+def rss_kib(pid):
+    """VmRSS of pid in KiB, or None when it is gone."""
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None

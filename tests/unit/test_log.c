@@ -31,6 +31,9 @@ static const struct {
 	{ "t\tx", "\"t\\tx\"" },
 	{ "bell\x07" "esc\x1b", "\"bell\\x07esc\\x1b\"" },
 	{ "del\x7f", "\"del\\x7f\"" },
+	{ "bad\xff" "utf8", "\"bad\\xffutf8\"" },	/* not UTF-8: escaped */
+	{ "cut\xc3", "\"cut\\xc3\"" },		/* truncated sequence */
+	{ "\xed\xa0\x80", "\"\\xed\\xa0\\x80\"" },	/* surrogate */
 	{ "k=v", "\"k=v\"" },
 	{ "Connection refused", "\"Connection refused\"" },
 };
@@ -139,6 +142,13 @@ static const struct {
 	{ "rtmp://host.example:1935", "rtmp://host.example:1935",
 	    "no path segment, port" },
 	{ "rtmp://host.example/", "rtmp://host.example/", "empty path" },
+	{ "rtmp://h/live2/abcdefghijklmnop/", "rtmp://h/live2/ab" ELLIPSIS
+	    "op/", "trailing slash still masks the key" },
+	{ "rtmp://u:pw@h:1935/app/abcdefghijklmnop",
+	    "rtmp://" ELLIPSIS "@h:1935/app/ab" ELLIPSIS "op",
+	    "credentials hidden" },
+	{ "KEY0123456789?u=rtmp://x", "KE" ELLIPSIS "/x",
+	    "\"://\" inside a key is not a URL" },
 };
 
 static void

@@ -271,11 +271,55 @@ test_encode(void)
 	    "cd", 11) == 0, "extended ts on each chunk: bytes");
 }
 
+/* A stranger gets the pre-auth limits; raising them lets media through. */
+static void
+test_limits(void)
+{
+	static uint8_t		 payload[RTMP_PREAUTH_MSG_LEN + 1];
+	static uint8_t		 wire[RTMP_PREAUTH_MSG_LEN + 1024];
+	struct rtmp_msg		 in = { .type = RTMP_MSG_VIDEO, .stream_id = 1,
+				    .data = payload, .len = sizeof(payload) };
+	struct rtmp_chunk	 p;
+	struct rtmp_msg		 m;
+	size_t			 n, used, off;
+	enum rtmp_res		 res;
+	int			 raise;
+
+	n = rtmp_chunk_encode(wire, sizeof(wire), 128, 6, &in);
+	ok(n > 0 && n <= sizeof(wire), "limits: encoded %zu bytes", n);
+	for (raise = 0; raise < 2; raise++) {
+		rtmp_chunk_init(&p);
+		rtmp_chunk_set_limits(&p, RTMP_PREAUTH_MSG_LEN,
+		    RTMP_PREAUTH_PENDING);
+		if (raise)
+			rtmp_chunk_set_limits(&p, UINT32_MAX, SIZE_MAX);
+		is_int(p.max_msg_len, raise ? RTMP_MAX_MSG_LEN :
+		    RTMP_PREAUTH_MSG_LEN, "limits: capped at the maxima");
+		off = 0;
+		do {
+			res = rtmp_chunk_feed(&p, wire + off, n - off, &used,
+			    &m);
+			off += used;
+		} while (res == RTMP_NEED && off < n);
+		if (raise)
+			ok(res == RTMP_MSG && m.len == sizeof(payload),
+			    "limits: raised, a %zu-byte message passes",
+			    sizeof(payload));
+		else
+			ok(res == RTMP_ERR && strstr(rtmp_chunk_error(&p),
+			    "over limit 65536") != NULL,
+			    "limits: pre-auth refuses %zu bytes: %s",
+			    sizeof(payload), rtmp_chunk_error(&p));
+		rtmp_chunk_clear(&p);
+	}
+}
+
 int
 main(void)
 {
 	test_golden();
 	test_feed_contract();
 	test_encode();
+	test_limits();
 	return tap_done();
 }
