@@ -1,0 +1,94 @@
+/*
+ * Payloads of the supervisor<->worker messages (HELLO, CONFIG, MEDIA,
+ * STATUS; EOS is empty), packed and parsed by hand with the wire_ helpers,
+ * all little-endian.  Pure: parsed strings and media data point into the
+ * caller's payload and live as long as it does.
+ */
+#ifndef IPC_MSG_H
+#define IPC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_STATUS_ERR_MAX	200	/* bytes of last_error on the wire */
+
+/* HELLO: u32 version, str proc. */
+struct ipc_hello {
+	uint32_t	 version;
+	const char	*proc;
+	size_t		 proc_len;
+};
+
+/* CONFIG: str stream, relay, url (a secret), profile; u32 timeouts and
+ * backoff; u8 log level and format.  Strings are not NUL-terminated. */
+struct ipc_config {
+	const char	*stream;
+	size_t		 stream_len;
+	const char	*relay;
+	size_t		 relay_len;
+	const char	*url;
+	size_t		 url_len;
+	const char	*profile;
+	size_t		 profile_len;
+	uint32_t	 connect_timeout_ms;
+	uint32_t	 io_timeout_ms;
+	uint32_t	 backoff_min_ms;
+	uint32_t	 backoff_max_ms;
+	uint8_t		 log_level;	/* enum log_level */
+	uint8_t		 log_format;	/* enum log_format */
+};
+
+/* MEDIA: u8 tag type, u8 TAG_F_* flags, u32 ts_ms, then the tag body. */
+struct ipc_media {
+	uint8_t		 type;		/* enum tag_kind */
+	uint8_t		 flags;
+	uint32_t	 ts_ms;
+	const uint8_t	*data;		/* into the payload */
+	size_t		 len;
+};
+
+enum ipc_status_state {
+	IPC_ST_STARTING,
+	IPC_ST_CONNECTING,
+	IPC_ST_LIVE,
+	IPC_ST_BACKOFF,
+	IPC_ST_STOPPED,
+};
+
+enum ipc_status_err {
+	IPC_ERR_NONE,
+	IPC_ERR_NETWORK,
+	IPC_ERR_REFUSED,	/* the destination answered and said no */
+	IPC_ERR_CONFIG,
+};
+
+struct ipc_status {
+	uint8_t		 state;		/* enum ipc_status_state */
+	uint64_t	 bytes_out;
+	uint32_t	 kbps;
+	uint32_t	 fps_x100;
+	uint64_t	 packets_out;
+	uint64_t	 packets_dropped;
+	uint32_t	 reconnects;
+	uint32_t	 state_ms;	/* time in the current state */
+	uint8_t		 error_class;	/* enum ipc_status_err */
+	const char	*last_error;	/* masked; pack truncates to 200 */
+	size_t		 last_error_len;
+};
+
+/*
+ * The pack functions write into out (cap bytes) and return the payload
+ * length, or -1 when it does not fit or a string exceeds 65535 bytes.
+ * The parse functions return 0, or -1 on a short, malformed or overlong
+ * payload (leftover bytes are an error).
+ */
+int	ipc_hello_pack(void *out, size_t cap, const char *proc);
+int	ipc_hello_parse(const void *, size_t, struct ipc_hello *);
+int	ipc_config_pack(void *out, size_t cap, const struct ipc_config *);
+int	ipc_config_parse(const void *, size_t, struct ipc_config *);
+int	ipc_status_pack(void *out, size_t cap, const struct ipc_status *);
+int	ipc_status_parse(const void *, size_t, struct ipc_status *);
+/* Any body length is legal, even 0; only the 6 fixed bytes can be short. */
+int	ipc_media_parse(const void *, size_t, struct ipc_media *);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * A thread that reads IPC messages from fd 3 into a bounded FIFO (mutex +
+ * condition variable).  Only this thread reads the socket; only the main
+ * thread writes it (STATUS).  The thread neither logs nor calls libav: it
+ * leaves its reason in a string the main thread logs.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ipc.h"
+#include "common/ipc_msg.h"
+#include "common/tag.h"
+#include "worker/reader.h"
+
+static struct {
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	struct reader_item	*head, *tail;
+	size_t			 bytes, budget;
+	bool			 dropping;
+	uint64_t		 drops;
+	int			 fd;
+	atomic_bool		 eof, eos;
+	const char *_Atomic	 why;
+} rd = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static int
+reader_read_full(int fd, void *buf, size_t n)
+{
+	uint8_t	*p = buf;
+	ssize_t	 r;
+
+	while (n > 0) {
+		if ((r = read(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0) {
+			errno = 0;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+struct reader_item *
+reader_read_msg(int fd, const char **why)
+{
+	uint8_t			 hdr[IPC_HDR_LEN];
+	struct ipc_hdr		 h;
+	struct reader_item	*it;
+
+	if (reader_read_full(fd, hdr, sizeof(hdr)) == -1) {
+		*why = errno == 0 ? "supervisor closed the socket" :
+		    "read failed";
+		return NULL;
+	}
+	if (ipc_hdr_parse(hdr, sizeof(hdr), &h, why) != IPC_OK)
+		return NULL;
+	/* the length was checked against the type's limit */
+	if ((it = malloc(sizeof(*it) + h.len)) == NULL) {
+		*why = "out of memory";
+		return NULL;
+	}
+	if (reader_read_full(fd, it->data, h.len) == -1) {
+		free(it);
+		*why = "truncated message";
+		return NULL;
+	}
+	it->next = NULL;
+	it->type = h.type;
+	it->len = h.len;
+	return it;
+}
+
+/* Called with rd.mu held: true when this MEDIA payload may be queued. */
+static bool
+reader_admit(const struct reader_item *it)
+{
+	struct ipc_media	m;
+
+	if (it->type != IPC_MEDIA ||
+	    ipc_media_parse(it->data, it->len, &m) == -1)
+		return true;	/* the main thread rejects it */
+	if (m.flags & TAG_F_SEQHDR)
+		return true;	/* small, and needed to resume */
+	if (rd.bytes + it->len > rd.budget)
+		rd.dropping = true;
+	else if (rd.dropping && m.type == TAG_VIDEO &&
+	    (m.flags & TAG_F_KEYFRAME))
+		rd.dropping = false;	/* resume cleanly */
+	if (rd.dropping) {
+		rd.drops++;
+		return false;
+	}
+	return true;
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct reader_item	*it;
+	const char		*why;
+
+	for (;;) {
+		if ((it = reader_read_msg(rd.fd, &why)) == NULL)
+			break;
+		pthread_mutex_lock(&rd.mu);
+		if (!reader_admit(it)) {
+			pthread_mutex_unlock(&rd.mu);
+			free(it);
+			continue;
+		}
+		if (rd.tail != NULL)
+			rd.tail->next = it;
+		else
+			rd.head = it;
+		rd.tail = it;
+		rd.bytes += it->len;
+		if (it->type == IPC_EOS)
+			atomic_store(&rd.eos, true);
+		pthread_cond_signal(&rd.cv);
+		pthread_mutex_unlock(&rd.mu);
+	}
+	rd.why = why;
+	pthread_mutex_lock(&rd.mu);
+	atomic_store(&rd.eof, true);
+	pthread_cond_signal(&rd.cv);
+	pthread_mutex_unlock(&rd.mu);
+	return NULL;
+}
+
+int
+reader_start(int fd, size_t budget_bytes)
+{
+	pthread_condattr_t	 ca;
+	pthread_t		 t;
+	int			 rc;
+
+	rd.fd = fd;
+	rd.budget = budget_bytes;
+	if ((rc = pthread_condattr_init(&ca)) != 0 ||
+	    (rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) != 0 ||
+	    (rc = pthread_cond_init(&rd.cv, &ca)) != 0) {
+		errno = rc;
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	if ((rc = pthread_create(&t, NULL, reader_main, NULL)) != 0 ||
+	    (rc = pthread_detach(t)) != 0) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+struct reader_item *
+reader_pop(unsigned wait_ms)
+{
+	struct reader_item	*it;
+	struct timespec		 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&rd.mu);
+	while (rd.head == NULL && !atomic_load(&rd.eof))
+		if (pthread_cond_timedwait(&rd.cv, &rd.mu, &ts) == ETIMEDOUT)
+			break;
+	if ((it = rd.head) != NULL) {
+		if ((rd.head = it->next) == NULL)
+			rd.tail = NULL;
+		rd.bytes -= it->len;
+	}
+	pthread_mutex_unlock(&rd.mu);
+	return it;
+}
+
+bool
+reader_eof(const char **why)
+{
+	if (!atomic_load(&rd.eof))
+		return false;
+	if (why != NULL)
+		*why = rd.why;
+	return true;
+}
+
+bool
+reader_eos(void)
+{
+	return atomic_load(&rd.eos);
+}
+
+uint64_t
+reader_drops(void)
+{
+	uint64_t	n;
+
+	pthread_mutex_lock(&rd.mu);
+	n = rd.drops;
+	pthread_mutex_unlock(&rd.mu);
+	return n;
+}

@@ -1,0 +1,532 @@
+/*
+ * mirroring-worker: one process per relay (see design.md).  A blocking
+ * pipeline with deadlines: the main thread pops IPC messages, turns MEDIA
+ * into packets (input.c) and writes them to the destination (output.c),
+ * reconnecting with backoff.  A reader thread (reader.c) keeps draining
+ * fd 3 into a bounded queue meanwhile, so EOS and EOF are seen while a
+ * connect or write blocks; the libav interrupt callback checks them, the
+ * deadline, and sends STATUS (report.c) every second.
+ * Exit codes: 0 stream ended (EOS), 1 runtime failure, 78 bad config.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+#include "common/ipc.h"
+#include "common/ipc_msg.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "worker/input.h"
+#include "worker/output.h"
+#include "worker/reader.h"
+#include "worker/report.h"
+#include "worker/worker.h"
+
+#define WORKER_QUEUE_BYTES	(8u * 1024 * 1024)
+#define WORKER_TRACK_WAIT_MS	2000	/* for the second sequence header */
+#define WORKER_HEALTHY_MS	60000	/* live this long: backoff resets */
+#define WORKER_EOF_CLOSE_MS	500	/* trailer budget when orphaned */
+
+struct worker {
+	struct worker_cfg	 cfg;
+	struct input		 in;
+	struct output		 out;
+	struct report		 rep;
+	int			 fd;
+	bool			 live;
+	bool			 connecting;	/* EOS aborts the connect */
+	bool			 closing;	/* only the deadline counts */
+	bool			 timed_out;	/* the deadline fired */
+	bool			 in_backoff;
+	uint64_t		 backoff_until_ms;
+	uint32_t		 backoff_ms;	/* the next delay */
+	uint64_t		 live_since_ms;
+	uint64_t		 bytes_prev;	/* earlier sessions */
+	uint64_t		 packets_missed; /* came while not live */
+	unsigned		 attempts;
+	char			 av_msg[256];	/* last libav error line */
+};
+
+static struct worker	 W;	/* the av_log callback has no opaque */
+
+static int
+worker_version(void)
+{
+	printf("mirroring-worker: libavformat %s, libavcodec %s, "
+	    "libavutil %s, libswscale %s, libswresample %s\n",
+	    AV_STRINGIFY(LIBAVFORMAT_VERSION),
+	    AV_STRINGIFY(LIBAVCODEC_VERSION),
+	    AV_STRINGIFY(LIBAVUTIL_VERSION),
+	    AV_STRINGIFY(LIBSWSCALE_VERSION),
+	    AV_STRINGIFY(LIBSWRESAMPLE_VERSION));
+	return avformat_version() == LIBAVFORMAT_VERSION_INT &&
+	    swscale_version() > 0 && swresample_version() > 0 &&
+	    avcodec_version() > 0 ? 0 : 1;
+}
+
+/* Hides the stream key (the URL's last path segment) in libav's text. */
+static void
+worker_scrub(const struct worker *w, char *s)
+{
+	const char	*key, *end;
+	char		*p;
+	size_t		 n;
+
+	if (w->cfg.url == NULL || (key = strrchr(w->cfg.url, '/')) == NULL)
+		return;
+	key++;
+	end = key + strcspn(key, "?");
+	if ((n = (size_t)(end - key)) < 4)
+		return;
+	while ((p = memmem(s, strlen(s), key, n)) != NULL)
+		memset(p, '*', n);
+}
+
+static void __attribute__((format(printf, 3, 0)))
+worker_on_av_log(void *avcl, int level, const char *fmt, va_list ap)
+{
+	char	buf[sizeof(W.av_msg)];
+	size_t	n;
+
+	if (level > AV_LOG_ERROR && !log_enabled(LOGL_DEBUG))
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0)
+		return;
+	worker_scrub(&W, buf);
+	if (level <= AV_LOG_ERROR)
+		memcpy(W.av_msg, buf, n + 1);
+	if (level <= AV_LOG_VERBOSE)
+		log_debug("libav.log", "level=%d msg=%s", level, LQ(buf));
+}
+
+static int
+worker_on_interrupt(void *arg)
+{
+	struct worker	*w = arg;
+	uint64_t	 now = util_mono_ms();
+
+	if (!w->closing) {
+		w->rep.bytes_out = w->bytes_prev + (uint64_t)output_bytes(&w->out);
+		report_tick(&w->rep, now);
+		if (reader_eof(NULL) || (w->connecting && reader_eos()))
+			return 1;
+	}
+	if (now >= w->out.deadline_ms) {
+		w->timed_out = true;
+		return 1;
+	}
+	return 0;
+}
+
+static char *
+worker_strdup(const char *s, size_t n)
+{
+	char	*p;
+
+	if ((p = strndup(s, n)) == NULL)
+		fatal("worker.oom", "what=config");
+	return p;
+}
+
+/* Sends STATUS stopped with a config error, logs it, returns 78. */
+static int
+worker_config_error(struct worker *w, const char *why)
+{
+	log_error("relay.config_rejected", "stream=%s relay=%s why=%s",
+	    w->cfg.stream != NULL ? w->cfg.stream : "-",
+	    w->cfg.relay != NULL ? w->cfg.relay : "-", LQ(why));
+	report_error(&w->rep, IPC_ERR_CONFIG, why);
+	report_state(&w->rep, IPC_ST_STOPPED, util_mono_ms());
+	return WORKER_EX_CONFIG;
+}
+
+static int
+worker_apply_config(struct worker *w, const struct ipc_config *c)
+{
+	struct worker_cfg	*cfg = &w->cfg;
+
+	cfg->stream = worker_strdup(c->stream, c->stream_len);
+	cfg->relay = worker_strdup(c->relay, c->relay_len);
+	cfg->url = worker_strdup(c->url, c->url_len);
+	cfg->profile = worker_strdup(c->profile, c->profile_len);
+	if (c->log_level > LOGL_ERROR || c->log_format > LOG_FMT_JSON)
+		return worker_config_error(w, "bad log level or format");
+	log_init("worker", c->log_level, c->log_format);
+	if (strcmp(cfg->profile, "copy") != 0)
+		return worker_config_error(w, "only profile copy is supported");
+	if (strlen(cfg->url) != c->url_len || output_url_kind(cfg->url) == -1)
+		return worker_config_error(w, "unsupported url scheme");
+	cfg->connect_timeout_ms = c->connect_timeout_ms ?
+	    c->connect_timeout_ms : 10000;
+	cfg->io_timeout_ms = c->io_timeout_ms ? c->io_timeout_ms : 10000;
+	cfg->backoff_min_ms = c->backoff_min_ms ? c->backoff_min_ms : 500;
+	cfg->backoff_max_ms = c->backoff_max_ms > cfg->backoff_min_ms ?
+	    c->backoff_max_ms : cfg->backoff_min_ms;
+	w->backoff_ms = cfg->backoff_min_ms;
+	return 0;
+}
+
+/* HELLO both ways, then CONFIG: 0, or the exit code. */
+static int
+worker_handshake(struct worker *w)
+{
+	uint8_t			 buf[IPC_HDR_LEN + 64];
+	struct reader_item	*it;
+	struct ipc_hello	 h;
+	struct ipc_config	 c;
+	const char		*why = "";
+	int			 n, rc;
+
+	n = ipc_hello_pack(buf + IPC_HDR_LEN, sizeof(buf) - IPC_HDR_LEN,
+	    "worker");
+	ipc_hdr_pack(buf, IPC_HELLO, 0, (uint32_t)n, 0);
+	if (send(w->fd, buf, IPC_HDR_LEN + (size_t)n, MSG_NOSIGNAL) !=
+	    IPC_HDR_LEN + n) {
+		log_warn("relay.ipc_failed", "what=hello");
+		return WORKER_EX_FAIL;
+	}
+	if ((it = reader_read_msg(w->fd, &why)) == NULL) {
+		log_error("relay.ipc_failed", "what=hello why=%s", LQ(why));
+		return WORKER_EX_FAIL;
+	}
+	rc = it->type != IPC_HELLO ||
+	    ipc_hello_parse(it->data, it->len, &h) == -1 ||
+	    h.version != IPC_VERSION;
+	free(it);
+	if (rc) {
+		log_error("relay.ipc_rejected", "what=hello want_version=%d "
+		    "why=\"not a HELLO of our version\"", IPC_VERSION);
+		return WORKER_EX_CONFIG;
+	}
+	if ((it = reader_read_msg(w->fd, &why)) == NULL) {
+		log_error("relay.ipc_failed", "what=config why=%s", LQ(why));
+		return WORKER_EX_FAIL;
+	}
+	if (it->type != IPC_CONFIG ||
+	    ipc_config_parse(it->data, it->len, &c) == -1)
+		rc = worker_config_error(w, "malformed CONFIG");
+	else
+		rc = worker_apply_config(w, &c);
+	free(it);
+	return rc;
+}
+
+static bool
+worker_net_err(int err)
+{
+	switch (err) {
+	case AVERROR(ECONNREFUSED):
+	case AVERROR(ETIMEDOUT):
+	case AVERROR(ECONNRESET):
+	case AVERROR(ECONNABORTED):
+	case AVERROR(EPIPE):
+	case AVERROR(EHOSTUNREACH):
+	case AVERROR(EHOSTDOWN):
+	case AVERROR(ENETUNREACH):
+	case AVERROR(ENETDOWN):
+	case AVERROR(EIO):		/* tcp.c: name resolution failed */
+	case AVERROR(EAGAIN):
+	case AVERROR_EXIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A network problem (unreachable, reset, timeout) is retried from
+ * backoff_min; anything else while opening means the destination answered
+ * and said no (RTMP onStatus error, _error to connect/publish, a closed
+ * handshake): retrying fast is pointless.
+ */
+static uint8_t
+worker_classify(const struct worker *w, int err, bool opening)
+{
+	if (output_url_kind(w->cfg.url) == OUTPUT_FILE)
+		return opening ? IPC_ERR_CONFIG : IPC_ERR_NETWORK;
+	if (w->timed_out || worker_net_err(err) || !opening)
+		return IPC_ERR_NETWORK;
+	return IPC_ERR_REFUSED;
+}
+
+static uint32_t
+worker_jitter(uint32_t ms)
+{
+	uint32_t	r = 0;
+
+	(void)util_random(&r, sizeof(r));
+	/* 75% to 125% */
+	return (uint32_t)((uint64_t)ms * (750 + r % 501) / 1000);
+}
+
+static const char *
+worker_err_class_name(uint8_t c)
+{
+	static const char	*names[] = { "none", "network", "refused",
+	    "config" };
+
+	return c < 4 ? names[c] : "?";
+}
+
+static void
+worker_fail(struct worker *w, int err, bool opening, uint64_t now)
+{
+	char		 msg[IPC_STATUS_ERR_MAX + sizeof(W.av_msg)];
+	uint8_t		 cls;
+	uint32_t	 delay;
+
+	w->bytes_prev += (uint64_t)output_bytes(&w->out);
+	w->closing = true;
+	output_close(&w->out, false, 1000);
+	w->closing = false;
+	if (reader_eof(NULL) || (opening && reader_eos()))
+		return;		/* not a failure: we are stopping */
+	cls = worker_classify(w, err, opening);
+	if (w->timed_out)
+		snprintf(msg, sizeof(msg), "%s timed out after %u ms",
+		    opening ? "connect" : "write", opening ?
+		    w->cfg.connect_timeout_ms : w->cfg.io_timeout_ms);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s%s%s",
+		    opening ? "connect" : "write", av_err2str(err),
+		    w->av_msg[0] != '\0' ? ": " : "", w->av_msg);
+	worker_scrub(w, msg);
+	report_error(&w->rep, cls, msg);
+	log_warnx("relay.failed", "stream=%s relay=%s url=%s class=%s "
+	    "err=%s", w->cfg.stream, w->cfg.relay, MASK(w->cfg.url),
+	    worker_err_class_name(cls), LQ(msg));
+	if (w->live && now - w->live_since_ms >= WORKER_HEALTHY_MS)
+		w->backoff_ms = w->cfg.backoff_min_ms;
+	if (cls != IPC_ERR_NETWORK)
+		w->backoff_ms = w->cfg.backoff_max_ms;
+	delay = worker_jitter(w->backoff_ms);
+	w->backoff_ms = w->backoff_ms > w->cfg.backoff_max_ms / 2 ?
+	    w->cfg.backoff_max_ms : w->backoff_ms * 2;
+	w->live = false;
+	w->in_backoff = true;
+	w->backoff_until_ms = now + delay;
+	w->rep.reconnects++;
+	log_info("relay.backoff", "stream=%s relay=%s url=%s delay_ms=%u",
+	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), delay);
+	report_state(&w->rep, IPC_ST_BACKOFF, now);
+}
+
+static void
+worker_connect(struct worker *w, uint64_t now)
+{
+	int	ret;
+
+	if (w->in_backoff) {
+		if (now < w->backoff_until_ms)
+			return;
+		w->in_backoff = false;
+	}
+	if (reader_eos() ||
+	    !input_ready(&w->in, now, WORKER_TRACK_WAIT_MS))
+		return;
+	w->attempts++;
+	log_info("relay.connecting", "stream=%s relay=%s url=%s attempt=%u",
+	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), w->attempts);
+	report_state(&w->rep, IPC_ST_CONNECTING, now);
+	w->av_msg[0] = '\0';
+	w->timed_out = false;
+	w->connecting = true;
+	ret = output_open(&w->out, &w->in, w->packets_missed > 0 ||
+	    w->attempts > 1, now);
+	w->connecting = false;
+	now = util_mono_ms();
+	if (ret < 0) {
+		worker_fail(w, ret, true, now);
+		return;
+	}
+	w->live = true;
+	w->live_since_ms = now;
+	w->rep.error_class = IPC_ERR_NONE;
+	log_info("relay.live", "stream=%s relay=%s url=%s attempt=%u "
+	    "video=%s audio=%s", w->cfg.stream, w->cfg.relay,
+	    MASK(w->cfg.url), w->attempts,
+	    w->out.idx[INPUT_VIDEO] >= 0 ? "h264" : "none",
+	    w->out.idx[INPUT_AUDIO] >= 0 ? "aac" : "none");
+	report_state(&w->rep, IPC_ST_LIVE, now);
+}
+
+static void
+worker_on_media(struct worker *w, const struct reader_item *it, uint64_t now)
+{
+	struct ipc_media	 m;
+	AVPacket		*pkt;
+	const char		*why = "";
+	int			 t, ret;
+
+	if (ipc_media_parse(it->data, it->len, &m) == -1) {
+		log_warnx("relay.media_rejected", "stream=%s relay=%s "
+		    "why=\"short MEDIA payload\"", w->cfg.stream, w->cfg.relay);
+		w->rep.packets_dropped++;
+		return;
+	}
+	if ((pkt = av_packet_alloc()) == NULL)
+		fatal("worker.oom", "what=packet");
+	switch (input_feed(&w->in, &m, now, pkt, &why)) {
+	case INPUT_NONE:
+		break;
+	case INPUT_SKIP:
+		w->rep.packets_dropped++;
+		t = m.type == 8 ? INPUT_AUDIO : INPUT_VIDEO;
+		if (!w->in.warned[t]) {
+			w->in.warned[t] = true;
+			log_warnx("relay.media_skipped", "stream=%s relay=%s "
+			    "type=%u why=%s", w->cfg.stream, w->cfg.relay,
+			    m.type, LQ(why));
+		}
+		break;
+	case INPUT_PACKET:
+		t = pkt->stream_index;
+		if (!w->live) {
+			w->rep.packets_dropped++;
+			w->packets_missed++;
+			break;
+		}
+		w->timed_out = false;
+		w->av_msg[0] = '\0';
+		if ((ret = output_write(&w->out, pkt)) < 0) {
+			worker_fail(w, ret, false, util_mono_ms());
+		} else if (ret == 1) {
+			w->rep.packets_dropped++;
+		} else {
+			w->rep.packets_out++;
+			if (t == INPUT_VIDEO)
+				w->rep.frames_out++;
+			w->rep.bytes_out = w->bytes_prev +
+			    (uint64_t)output_bytes(&w->out);
+		}
+		break;
+	}
+	av_packet_free(&pkt);
+}
+
+static int
+worker_stop(struct worker *w, bool eos, const char *why)
+{
+	uint64_t	now;
+	int		ret = 0;
+
+	if (w->live) {
+		w->closing = true;
+		w->bytes_prev += (uint64_t)output_bytes(&w->out);
+		ret = output_close(&w->out, true, eos ? w->cfg.io_timeout_ms :
+		    WORKER_EOF_CLOSE_MS);
+		w->live = false;
+	}
+	now = util_mono_ms();
+	w->rep.bytes_out = w->bytes_prev;
+	if (ret < 0)
+		log_warnx("relay.failed", "stream=%s relay=%s url=%s "
+		    "err=%s what=trailer", w->cfg.stream, w->cfg.relay,
+		    MASK(w->cfg.url), LQ(av_err2str(ret)));
+	log_info("relay.stopped", "stream=%s relay=%s url=%s reason=%s "
+	    "packets=%llu bytes=%llu dropped=%llu reconnects=%u",
+	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), LQ(why),
+	    (unsigned long long)w->rep.packets_out,
+	    (unsigned long long)w->rep.bytes_out,
+	    (unsigned long long)w->rep.packets_dropped, w->rep.reconnects);
+	report_state(&w->rep, IPC_ST_STOPPED, now);
+	return eos ? WORKER_EX_OK : WORKER_EX_FAIL;
+}
+
+static int
+worker_run(struct worker *w)
+{
+	struct reader_item	*it;
+	const char		*why;
+	uint64_t		 now, qd, qdrops = 0;
+
+	if (reader_start(w->fd, WORKER_QUEUE_BYTES) == -1)
+		fatal("worker.thread", "what=reader");
+	for (;;) {
+		now = util_mono_ms();
+		if (reader_eof(&why))
+			return worker_stop(w, false, why);
+		if (!w->live)
+			worker_connect(w, now);
+		else if (output_stale(&w->out, &w->in)) {
+			log_info("relay.reopen", "stream=%s relay=%s "
+			    "why=\"sequence header changed\"", w->cfg.stream,
+			    w->cfg.relay);
+			w->bytes_prev += (uint64_t)output_bytes(&w->out);
+			w->closing = true;
+			output_close(&w->out, true, w->cfg.io_timeout_ms);
+			w->closing = false;
+			w->live = false;
+			continue;
+		}
+		if ((it = reader_pop(100)) != NULL) {
+			if (it->type == IPC_EOS) {
+				free(it);
+				return worker_stop(w, true, "eos");
+			}
+			if (it->type == IPC_MEDIA)
+				worker_on_media(w, it, util_mono_ms());
+			else
+				log_warnx("relay.ipc_unexpected", "stream=%s "
+				    "relay=%s type=%s", w->cfg.stream,
+				    w->cfg.relay, ipc_type_name(it->type));
+			free(it);
+		}
+		qd = reader_drops();
+		w->rep.packets_dropped += qd - qdrops;
+		w->packets_missed += qd - qdrops;
+		qdrops = qd;
+		report_tick(&w->rep, util_mono_ms());
+		if (w->rep.broken)
+			return worker_stop(w, false, "status write failed");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct worker	*w = &W;
+	int		 rc;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		return worker_version();
+	log_init("worker", LOGL_INFO, LOG_FMT_LOGFMT);
+	signal(SIGPIPE, SIG_IGN);
+	w->fd = IPC_WORKER_FD;
+	if (fcntl(w->fd, F_SETFD, FD_CLOEXEC) == -1) {
+		log_warn("worker.no_ipc", "fd=%d", w->fd);
+		return WORKER_EX_FAIL;
+	}
+	report_init(&w->rep, w->fd, util_mono_ms());
+	input_init(&w->in);
+	output_init(&w->out, &w->cfg, worker_on_interrupt, w);
+	av_log_set_callback(worker_on_av_log);
+	if ((rc = worker_handshake(w)) != 0)
+		return rc;
+	log_info("relay.started", "stream=%s relay=%s url=%s profile=%s",
+	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), w->cfg.profile);
+	report_send(&w->rep, util_mono_ms());
+	rc = worker_run(w);
+	input_clear(&w->in);
+	free(w->cfg.stream);
+	free(w->cfg.relay);
+	free(w->cfg.url);
+	free(w->cfg.profile);
+	return rc;
+}
