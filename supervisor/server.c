@@ -6,6 +6,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,10 +111,31 @@ server_on_tick(evutil_socket_t fd, short what, void *arg)
 		stream_tick(st, now);
 }
 
+void
+server_relay_gone(struct server *srv)
+{
+	if (srv->stopping && TAILQ_EMPTY(&srv->draining))
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	log_warnx("supervisor.stop_timeout", "workers_left=%s",
+	    TAILQ_EMPTY(&srv->draining) ? "0" : "some");
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* Publishers are closed, so every worker gets EOS and may flush and close
+ * its destination; the loop ends when the last has exited, or after the
+ * grace period (server_free kills stragglers). */
 static void
 server_stop(struct server *srv, const char *why)
 {
 	struct session	*s, *next;
+	struct timeval	 grace = { RELAY_GRACE_MS / 1000 + 1, 0 };
 
 	if (srv->stopping)
 		return;
@@ -124,7 +146,22 @@ server_stop(struct server *srv, const char *why)
 		next = TAILQ_NEXT(s, entry);
 		session_close(s, "server stopping", false);
 	}
-	event_base_loopexit(srv->base, NULL);
+	if (TAILQ_EMPTY(&srv->draining) || (srv->stop_ev = evtimer_new(
+	    srv->base, server_on_stop_timeout, srv)) == NULL ||
+	    evtimer_add(srv->stop_ev, &grace) == -1)
+		event_base_loopexit(srv->base, NULL);
+}
+
+/* SIGCHLD: reap every exited child; ours are relay workers. */
+static void
+server_reap(struct server *srv)
+{
+	pid_t	pid;
+	int	wstatus;
+
+	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0)
+		if (!relay_reap(srv, pid, wstatus))
+			log_debug("supervisor.reaped", "pid=%ld", (long)pid);
 }
 
 /* SIGHUP: a new config is parsed whole and then swapped in; an invalid
@@ -173,7 +210,9 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
 
-	if (sig == SIGHUP)
+	if (sig == SIGCHLD)
+		server_reap(srv);
+	else if (sig == SIGHUP)
 		server_reload(srv);
 	else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -183,7 +222,7 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
 static void
 server_start(struct server *srv)
 {
-	static const int sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	struct timeval	 tick = { SERVER_TICK_MS / 1000, 0 };
 	char		 err[DB_ERR_MAX];
 	int		 i;
@@ -207,7 +246,7 @@ server_start(struct server *srv)
 	    err, sizeof(err)) == -1)
 		fatalx("supervisor.failed", "err=%s", LQ(err));
 	signal(SIGPIPE, SIG_IGN);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		if ((srv->sig_ev[i] = evsignal_new(srv->base, sigs[i],
 		    server_on_signal, srv)) == NULL ||
 		    evsignal_add(srv->sig_ev[i], NULL) == -1)
@@ -228,9 +267,17 @@ server_free(struct server *srv)
 		    false);
 		session_free(TAILQ_FIRST(&srv->sessions));
 	}
+	while (!TAILQ_EMPTY(&srv->draining)) {
+		struct relay *r = TAILQ_FIRST(&srv->draining);
+
+		TAILQ_REMOVE(&srv->draining, r, entry);
+		relay_free(r);		/* SIGKILLs a straggler */
+	}
 	ingest_close(srv);
 	control_free(srv->control);
-	for (i = 0; i < 3; i++)
+	if (srv->stop_ev != NULL)
+		event_free(srv->stop_ev);
+	for (i = 0; i < 4; i++)
 		if (srv->sig_ev[i] != NULL)
 			event_free(srv->sig_ev[i]);
 	if (srv->tick_ev != NULL)
@@ -246,18 +293,10 @@ server_free(struct server *srv)
 static void
 server_warn_unsupported(const struct cfg *cfg)
 {
-	size_t	i;
-
 	if (cfg->http != NULL)
 		log_warnx("config.unsupported", "key=http addr=%s reason=%s",
 		    LQ(cfg->http), LQ("the HTTP status server is not built "
 		    "yet (issue #5)"));
-	for (i = 0; i < cfg->nstreams; i++)
-		if (cfg->streams[i].nrelays > 0)
-			log_warnx("config.unsupported", "key=streams.%s.relays "
-			    "relays=%zu reason=%s", cfg->streams[i].name,
-			    cfg->streams[i].nrelays, LQ("relays are not "
-			    "pushed yet (issue #3)"));
 }
 
 int
@@ -269,10 +308,11 @@ server_run(struct cfg *cfg)
 	srv.cfg = cfg;
 	TAILQ_INIT(&srv.sessions);
 	TAILQ_INIT(&srv.streams);
+	TAILQ_INIT(&srv.draining);
 	server_start(&srv);
 	log_info("supervisor.listening", "addr=%s:%u app=%s state_dir=%s "
-	    "keys=%zu", cfg->listen_host, cfg->listen_port, cfg->app,
-	    LQ(cfg->state_dir), srv.keys.n);
+	    "keys=%zu worker=%s", cfg->listen_host, cfg->listen_port, cfg->app,
+	    LQ(cfg->state_dir), srv.keys.n, LQ(relay_worker_path()));
 	server_warn_unsupported(cfg);
 	event_base_dispatch(srv.base);
 	server_free(&srv);

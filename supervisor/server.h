@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "supervisor/keys.h"
+#include "supervisor/relay.h"
 
 struct cfg;
 struct db;
@@ -33,9 +34,12 @@ struct server {
 	struct evconnlistener	*listener;
 	struct control		*control;
 	struct event		*tick_ev;
-	struct event		*sig_ev[3];	/* TERM, INT, HUP */
+	struct event		*sig_ev[4];	/* TERM, INT, HUP, CHLD */
+	struct event		*stop_ev;	/* stop waiting for workers */
 	struct session_list	 sessions;	/* owned */
 	struct stream_list	 streams;	/* owned */
+	struct relay_list	 draining;	/* owned: after EOS, until exit */
+	uint32_t		 next_relay;
 	uint64_t		 next_conn;
 	uint64_t		 refused_log_ms;	/* see ingest.c */
 	unsigned		 refused_quiet;
@@ -51,6 +55,8 @@ struct stream	*server_stream_find(struct server *, const char *name);
  * disabled or changed.  Called on "keys-changed", and when the database
  * changed under us. */
 void		 server_keys_changed(struct server *);
+/* A draining relay is gone: the last one ends a graceful stop. */
+void		 server_relay_gone(struct server *);
 /* Appends `mirroring status` output (text or JSON) to out. */
 void		 server_status(struct server *, struct evbuffer *out, bool json);
 

@@ -27,6 +27,20 @@ stream_gop_clear(struct stream *st)
 	st->gop_bytes = 0;
 }
 
+/* One worker per enabled relay the config declares for this stream. */
+static void
+stream_relays_start(struct stream *st)
+{
+	const struct cfg_stream	*cs;
+	size_t			 i;
+
+	if ((cs = cfg_stream_find(st->srv->cfg, st->name)) == NULL)
+		return;
+	for (i = 0; i < cs->nrelays; i++)
+		if (cs->relays[i].enabled)
+			(void)relay_new(st, &cs->relays[i]);
+}
+
 struct stream *
 stream_new(struct server *srv, const char *name, const char *key,
     struct session *sess, uint64_t conn, const char *client)
@@ -56,12 +70,14 @@ stream_new(struct server *srv, const char *name, const char *key,
 		snprintf(st->id + 2 * i, 3, "%02x", rnd[i]);
 	st->started_ms = util_mono_ms();
 	st->rate_ms[0] = st->started_ms;	/* rates start from here */
+	TAILQ_INIT(&st->relays);
 	TAILQ_INSERT_TAIL(&srv->streams, st, entry);
 	db_session_start(srv->db, st->id, st->name, st->client,
 	    util_wall_s());
 	db_key_touch(srv->db, st->name, util_wall_s());
 	log_info("publish.started", "conn=%llu stream=%s key=%s client=%s",
 	    (unsigned long long)conn, st->name, MASK(key), st->client);
+	stream_relays_start(st);
 	return st;
 }
 
@@ -82,6 +98,8 @@ stream_end(struct stream *st, const char *reason)
 	    (unsigned long long)st->audio_bytes,
 	    (unsigned long long)st->bytes_in,
 	    (unsigned long long)st->bad_tags);
+	while (!TAILQ_EMPTY(&st->relays))
+		relay_drain(TAILQ_FIRST(&st->relays));
 	db_session_end(srv->db, st->id, now, st->bytes_in, reason);
 	db_key_touch(srv->db, st->name, now);
 	TAILQ_REMOVE(&srv->streams, st, entry);
@@ -206,6 +224,7 @@ int
 stream_on_media(struct stream *st, uint8_t type, uint32_t ts_ms,
     const uint8_t *p, size_t n, const char **why)
 {
+	struct relay	*r;
 	struct tag	*t;
 	bool		 seq = false;
 	int		 flags;
@@ -231,6 +250,8 @@ stream_on_media(struct stream *st, uint8_t type, uint32_t ts_ms,
 		stream_set_seq(type == TAG_VIDEO ? &st->video_seq :
 		    &st->audio_seq, t);
 	stream_gop_add(st, t);
+	TAILQ_FOREACH(r, &st->relays, entry)
+		relay_send(r, t);
 	if (!st->codecs_logged && st->video_seq != NULL &&
 	    (st->audio_seq != NULL || st->acodec != FLV_ACODEC_NONE) &&
 	    !seq)
@@ -258,6 +279,10 @@ stream_on_metadata(struct stream *st, uint32_t ts_ms, const uint8_t *p,
 void
 stream_tick(struct stream *st, uint64_t now_ms)
 {
+	struct relay	*r;
+
+	TAILQ_FOREACH(r, &st->relays, entry)
+		relay_tick(r, now_ms);
 	st->rate_i = (st->rate_i + 1) % STREAM_RATE_TICKS;
 	st->rate_ms[st->rate_i] = now_ms;
 	st->rate_bytes[st->rate_i] = st->bytes_in;
@@ -292,6 +317,7 @@ void
 stream_status(const struct stream *st, struct evbuffer *out, bool json,
     uint64_t now_ms)
 {
+	const struct relay *r;
 	char		 key[LOG_QMAX];
 	double		 kbps, fps;
 	uint64_t	 up = (now_ms - st->started_ms) / 1000;
@@ -316,7 +342,13 @@ stream_status(const struct stream *st, struct evbuffer *out, bool json,
 			    "\"rate\":%u,\"channels\":%u},",
 			    flv_acodec_name(st->acodec), st->afmt.rate_hz,
 			    st->afmt.channels);
-		evbuffer_add_printf(out, "\"ingest_kbps\":%.0f,"
+		evbuffer_add_printf(out, "\"relays\":[");
+		TAILQ_FOREACH(r, &st->relays, entry) {
+			relay_status(r, out, true);
+			if (TAILQ_NEXT(r, entry) != NULL)
+				evbuffer_add_printf(out, ",");
+		}
+		evbuffer_add_printf(out, "],\"ingest_kbps\":%.0f,"
 		    "\"video_frames\":%llu,\"video_bytes\":%llu,"
 		    "\"audio_frames\":%llu,\"audio_bytes\":%llu,"
 		    "\"bytes_in\":%llu}", kbps,
@@ -343,4 +375,6 @@ stream_status(const struct stream *st, struct evbuffer *out, bool json,
 		    flv_acodec_name(st->acodec), st->afmt.rate_hz,
 		    st->afmt.channels);
 	evbuffer_add_printf(out, "%6.0f kbit/s\n", kbps);
+	TAILQ_FOREACH(r, &st->relays, entry)
+		relay_status(r, out, false);
 }

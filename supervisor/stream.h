@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/flv.h"
+#include "supervisor/relay.h"
 
 struct evbuffer;
 struct server;
@@ -57,6 +58,8 @@ struct stream {
 	uint64_t		 rate_bytes[STREAM_RATE_TICKS];
 	uint64_t		 rate_frames[STREAM_RATE_TICKS];
 	unsigned		 rate_i;
+
+	struct relay_list	 relays;	/* owned: one per enabled relay */
 };
 
 /* A new live stream published by session; linked into srv->streams. */

@@ -1,0 +1,562 @@
+/*
+ * One relay's worker; see relay.h.  fork+exec with the socketpair on fd 3,
+ * HELLO and CONFIG, then the stream's sequence headers and GOP cache, then
+ * live media shared by reference within a byte budget.  A worker that
+ * exits or falls silent is restarted with backoff; its exit code 78 (bad
+ * config) is not.  Nothing here waits on a worker.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/ipc.h"
+#include "common/ipc_ev.h"
+#include "common/log.h"
+#include "common/tag.h"
+#include "common/util.h"
+#include "common/wire.h"
+#include "config/cfg.h"
+#include "supervisor/relay.h"
+#include "supervisor/server.h"
+#include "supervisor/stream.h"
+
+#define RELAY_CONNECT_TIMEOUT_MS	10000
+#define RELAY_IO_TIMEOUT_MS		10000
+
+static const char *const relay_states[] = {
+	"starting", "connecting", "live", "backoff", "stopped",
+};
+
+static void	relay_spawn(struct relay *);
+static void	relay_on_read(struct bufferevent *, void *);
+static void	relay_on_event(struct bufferevent *, short, void *);
+static void	relay_on_timer(evutil_socket_t, short, void *);
+
+const char *
+relay_worker_path(void)
+{
+	static char	 path[PATH_MAX];
+	const char	*env;
+	char		 self[PATH_MAX], *slash;
+	ssize_t		 n;
+
+	if (path[0] != '\0')
+		return path;
+	if ((env = getenv("MIRRORING_WORKER")) != NULL && *env != '\0') {
+		snprintf(path, sizeof(path), "%s", env);
+		return path;
+	}
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0) {
+		snprintf(path, sizeof(path), "mirroring-worker");
+		return path;
+	}
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL)
+		*slash = '\0';
+	snprintf(path, sizeof(path), "%.*s/mirroring-worker", PATH_MAX - 20,
+	    self);
+	if (access(path, X_OK) == 0)
+		return path;
+	snprintf(path, sizeof(path), "%.*s/../worker/mirroring-worker",
+	    PATH_MAX - 30, self);
+	return path;
+}
+
+static const char *
+relay_state_name(uint8_t state)
+{
+	return state < sizeof(relay_states) / sizeof(*relay_states) ?
+	    relay_states[state] : "unknown";
+}
+
+struct relay *
+relay_new(struct stream *st, const struct cfg_relay *cr)
+{
+	struct relay	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto oom;
+	r->srv = st->srv;
+	r->st = st;
+	r->pid = -1;
+	r->id = ++st->srv->next_relay;
+	r->backoff_ms = RELAY_BACKOFF_MIN_MS;
+	r->stats_ms = util_mono_ms();	/* first stats line after a period */
+	if ((r->stream_name = strdup(st->name)) == NULL ||
+	    (r->name = strdup(cr->name)) == NULL ||
+	    (r->url = strdup(cr->url.value)) == NULL ||
+	    (r->profile = strdup(cr->profile)) == NULL ||
+	    (r->timer_ev = evtimer_new(st->srv->base, relay_on_timer, r)) ==
+	    NULL) {
+		relay_free(r);
+		goto oom;
+	}
+	TAILQ_INSERT_TAIL(&st->relays, r, entry);
+	relay_spawn(r);
+	return r;
+oom:
+	log_error("relay.failed", "stream=%s relay=%s err=%s", st->name,
+	    cr->name, "out of memory");
+	return NULL;
+}
+
+void
+relay_free(struct relay *r)
+{
+	if (r == NULL)
+		return;
+	if (r->pid > 0)
+		kill(r->pid, SIGKILL);	/* reaped by the SIGCHLD loop */
+	if (r->bev != NULL)
+		bufferevent_free(r->bev);
+	if (r->timer_ev != NULL)
+		event_free(r->timer_ev);
+	if (r->url != NULL)
+		explicit_bzero(r->url, strlen(r->url));
+	free(r->url);
+	free(r->profile);
+	free(r->name);
+	free(r->stream_name);
+	free(r);
+}
+
+/* Schedules the next worker after one ended, backing off. */
+static void
+relay_schedule(struct relay *r, uint64_t now, unsigned *delay_ms)
+{
+	struct timeval	tv;
+	uint32_t	jitter;
+	unsigned	ms;
+
+	if (now - r->spawned_ms >= RELAY_HEALTHY_MS)
+		r->backoff_ms = RELAY_BACKOFF_MIN_MS;
+	if (util_random(&jitter, sizeof(jitter)) == -1)
+		jitter = 0;
+	/* +-25 % so relays that failed together do not retry together */
+	ms = r->backoff_ms * 3 / 4 + jitter % (r->backoff_ms / 2 + 1);
+	r->backoff_ms = r->backoff_ms * 2 > RELAY_BACKOFF_MAX_MS ?
+	    RELAY_BACKOFF_MAX_MS : r->backoff_ms * 2;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(r->timer_ev, &tv);
+	*delay_ms = ms;
+}
+
+/* Adds one IPC message with a payload packed by the caller. */
+static int
+relay_add(struct relay *r, uint16_t type, const void *p, size_t n)
+{
+	return ipc_ev_add(bufferevent_get_output(r->bev), type, r->id, p, n);
+}
+
+static int
+relay_send_config(struct relay *r)
+{
+	struct ipc_config	c;
+	uint8_t			buf[8192];
+	int			n;
+
+	memset(&c, 0, sizeof(c));
+	c.stream = r->stream_name;
+	c.stream_len = strlen(r->stream_name);
+	c.relay = r->name;
+	c.relay_len = strlen(r->name);
+	c.url = r->url;
+	c.url_len = strlen(r->url);
+	c.profile = r->profile;
+	c.profile_len = strlen(r->profile);
+	c.connect_timeout_ms = RELAY_CONNECT_TIMEOUT_MS;
+	c.io_timeout_ms = RELAY_IO_TIMEOUT_MS;
+	c.backoff_min_ms = RELAY_BACKOFF_MIN_MS;
+	c.backoff_max_ms = RELAY_BACKOFF_MAX_MS;
+	c.log_level = (uint8_t)r->srv->cfg->log_level;
+	c.log_format = (uint8_t)r->srv->cfg->log_format;
+	if ((n = ipc_hello_pack(buf, sizeof(buf), "supervisor")) == -1 ||
+	    relay_add(r, IPC_HELLO, buf, (size_t)n) == -1 ||
+	    (n = ipc_config_pack(buf, sizeof(buf), &c)) == -1 ||
+	    relay_add(r, IPC_CONFIG, buf, (size_t)n) == -1)
+		return -1;
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+/* A worker that starts mid-stream begins with the decoder configs and the
+ * GOP from the last keyframe, so its first video frame is a keyframe. */
+static void
+relay_send_start(struct relay *r)
+{
+	struct stream	*st = r->st;
+	size_t		 i;
+
+	if (st->video_seq != NULL)
+		relay_send(r, st->video_seq);
+	if (st->audio_seq != NULL)
+		relay_send(r, st->audio_seq);
+	for (i = 0; i < st->ngop; i++)
+		relay_send(r, st->gop[i]);
+}
+
+/* The child: only async-signal-safe calls between fork and exec. */
+static void __attribute__((noreturn))
+relay_exec(int fd, const char *path, char *const argv[])
+{
+	if (fd == IPC_WORKER_FD) {
+		if (fcntl(fd, F_SETFD, 0) == -1)
+			_exit(127);
+	} else if (dup2(fd, IPC_WORKER_FD) == -1)	/* clears CLOEXEC */
+		_exit(127);
+	execv(path, argv);
+	_exit(127);
+}
+
+static void
+relay_spawn(struct relay *r)
+{
+	const char	*path = relay_worker_path();
+	char		*argv[] = { "mirroring-worker", "--stream",
+			    r->stream_name, "--relay", r->name, NULL };
+	unsigned	 delay;
+	int		 sv[2];
+	pid_t		 pid;
+
+	r->attempts++;
+	r->spawned_ms = r->status_ms = util_mono_ms();
+	r->hello = false;
+	r->dropping = false;
+	memset(&r->status, 0, sizeof(r->status));
+	r->last_error[0] = '\0';
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("relay.spawn_failed", "stream=%s relay=%s",
+		    r->stream_name, r->name);
+		relay_schedule(r, r->spawned_ms, &delay);
+		return;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("relay.spawn_failed", "stream=%s relay=%s",
+		    r->stream_name, r->name);
+		close(sv[0]);
+		close(sv[1]);
+		relay_schedule(r, r->spawned_ms, &delay);
+		return;
+	}
+	if (pid == 0)
+		relay_exec(sv[1], path, argv);
+	close(sv[1]);
+	r->pid = pid;
+	evutil_make_socket_nonblocking(sv[0]);
+	if ((r->bev = bufferevent_socket_new(r->srv->base, sv[0],
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(sv[0]);
+		kill(pid, SIGKILL);	/* restarted when reaped */
+		return;
+	}
+	bufferevent_setcb(r->bev, relay_on_read, NULL, relay_on_event, r);
+	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
+	log_info("relay.spawned", "stream=%s relay=%s pid=%ld attempt=%u "
+	    "url=%s", r->stream_name, r->name, (long)pid, r->attempts,
+	    MASK(r->url));
+	if (relay_send_config(r) == -1) {
+		kill(pid, SIGKILL);
+		return;
+	}
+	relay_send_start(r);
+}
+
+void
+relay_send(struct relay *r, struct tag *t)
+{
+	struct evbuffer	*out;
+	uint8_t		 hdr[IPC_HDR_LEN + 6];
+	struct wire_w	 w;
+
+	if (r->bev == NULL || r->draining)
+		return;
+	out = bufferevent_get_output(r->bev);
+	/* decoder configs are small and a restart needs them: always sent */
+	if (!(t->flags & TAG_F_SEQHDR)) {
+		if (evbuffer_get_length(out) + t->len > RELAY_BUDGET_BYTES)
+			r->dropping = true;
+		else if (r->dropping && (t->flags & TAG_F_KEYFRAME))
+			r->dropping = false;	/* resume cleanly */
+		if (r->dropping) {
+			r->dropped++;
+			return;
+		}
+	}
+	ipc_hdr_pack(hdr, IPC_MEDIA, 0, 6 + t->len, r->id);
+	wire_w_init(&w, hdr + IPC_HDR_LEN, 6);
+	wire_put_u8(&w, t->type);
+	wire_put_u8(&w, t->flags);
+	wire_put_le32(&w, t->ts_ms);
+	tag_ref(t);			/* the evbuffer holds this reference */
+	if (evbuffer_add(out, hdr, sizeof(hdr)) == -1 ||
+	    evbuffer_add_reference(out, t->data, t->len, tag_unref_cb, t) ==
+	    -1) {
+		tag_unref(t);
+		log_error("relay.ipc_failed", "stream=%s relay=%s err=%s",
+		    r->stream_name, r->name, "out of memory");
+		kill(r->pid, SIGKILL);	/* its stream is out of sync */
+	}
+}
+
+static void
+relay_on_status(struct relay *r, const struct ipc_status *s)
+{
+	uint8_t	old = r->status.state;
+	size_t	n = s->last_error_len < IPC_STATUS_ERR_MAX ?
+		    s->last_error_len : IPC_STATUS_ERR_MAX;
+
+	memcpy(r->last_error, s->last_error, n);
+	r->last_error[n] = '\0';
+	r->status = *s;
+	r->status.last_error = r->last_error;
+	r->status_ms = util_mono_ms();
+	if (old != s->state || r->status_ms - r->spawned_ms < 100)
+		log_info("relay.state", "stream=%s relay=%s state=%s "
+		    "reconnects=%u last_error=%s", r->stream_name, r->name,
+		    relay_state_name(s->state), s->reconnects,
+		    LQ(r->last_error));
+}
+
+/* One message from the worker; -1 with why to kill it. */
+static int
+relay_on_msg(struct relay *r, const struct ipc_hdr *h, const uint8_t *p,
+    const char **why)
+{
+	struct ipc_hello	hello;
+	struct ipc_status	st;
+
+	switch (h->type) {
+	case IPC_HELLO:
+		if (ipc_hello_parse(p, h->len, &hello) == -1 ||
+		    hello.version != IPC_VERSION) {
+			*why = "HELLO of another version";
+			return -1;
+		}
+		r->hello = true;
+		return 0;
+	case IPC_STATUS:
+		if (!r->hello || ipc_status_parse(p, h->len, &st) == -1) {
+			*why = "malformed STATUS";
+			return -1;
+		}
+		relay_on_status(r, &st);
+		return 0;
+	default:
+		*why = "unexpected message type";
+		return -1;
+	}
+}
+
+static void
+relay_on_read(struct bufferevent *bev, void *arg)
+{
+	struct relay	*r = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct ipc_hdr	 h;
+	const uint8_t	*p;
+	const char	*why = NULL;
+	int		 res;
+
+	while ((res = ipc_ev_next(in, &h, &p, &why)) == 1) {
+		if (relay_on_msg(r, &h, p, &why) == -1) {
+			res = -1;
+			break;
+		}
+		ipc_ev_drain(in, &h);
+	}
+	if (res == -1) {
+		log_error("relay.ipc_rejected", "stream=%s relay=%s pid=%ld "
+		    "why=%s", r->stream_name, r->name, (long)r->pid, LQ(why));
+		bufferevent_free(r->bev);
+		r->bev = NULL;
+		kill(r->pid, SIGKILL);
+	}
+}
+
+static void
+relay_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay	*r = arg;
+
+	/* the worker closed its end: it is exiting; SIGCHLD tells how */
+	bufferevent_free(r->bev);
+	r->bev = NULL;
+}
+
+static void
+relay_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+
+	if (r->draining) {
+		log_warnx("relay.kill", "stream=%s relay=%s pid=%ld reason=%s",
+		    r->stream_name, r->name, (long)r->pid,
+		    "no exit within the grace period after EOS");
+		kill(r->pid, SIGKILL);
+		return;
+	}
+	relay_spawn(r);
+}
+
+/* Frees a draining relay once its worker is gone. */
+static void
+relay_gone(struct relay *r)
+{
+	struct server	*srv = r->srv;
+
+	TAILQ_REMOVE(&srv->draining, r, entry);
+	relay_free(r);
+	server_relay_gone(srv);
+}
+
+void
+relay_drain(struct relay *r)
+{
+	struct timeval	tv = { RELAY_GRACE_MS / 1000, 0 };
+
+	TAILQ_REMOVE(&r->st->relays, r, entry);
+	TAILQ_INSERT_TAIL(&r->srv->draining, r, entry);
+	r->st = NULL;
+	r->draining = true;
+	evtimer_del(r->timer_ev);
+	if (r->pid <= 0) {		/* in backoff: nothing to wait for */
+		relay_gone(r);
+		return;
+	}
+	if (r->bev == NULL || relay_add(r, IPC_EOS, NULL, 0) == -1)
+		kill(r->pid, SIGTERM);
+	evtimer_add(r->timer_ev, &tv);
+}
+
+static void
+relay_on_exit(struct relay *r, int wstatus)
+{
+	char		 how[32];
+	unsigned	 delay;
+	int		 code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+
+	if (WIFSIGNALED(wstatus))
+		snprintf(how, sizeof(how), "signal=%d", WTERMSIG(wstatus));
+	else
+		snprintf(how, sizeof(how), "code=%d", code);
+	r->pid = -1;
+	if (r->bev != NULL) {
+		bufferevent_free(r->bev);
+		r->bev = NULL;
+	}
+	if (r->draining) {
+		log_info("relay.exited", "stream=%s relay=%s %s", r->stream_name,
+		    r->name, how);
+		relay_gone(r);
+		return;
+	}
+	if (code == RELAY_EX_CONFIG) {
+		log_error("relay.exited", "stream=%s relay=%s %s reason=%s",
+		    r->stream_name, r->name, how, LQ("bad relay config: not "
+		    "restarted until the config changes"));
+		r->status.state = IPC_ST_STOPPED;
+		return;
+	}
+	relay_schedule(r, util_mono_ms(), &delay);
+	log_warnx("relay.exited", "stream=%s relay=%s %s restart_in_ms=%u "
+	    "last_error=%s", r->stream_name, r->name, how, delay,
+	    LQ(r->last_error));
+}
+
+/* Finds the relay of pid among live streams and draining relays. */
+bool
+relay_reap(struct server *srv, pid_t pid, int wstatus)
+{
+	struct stream	*st;
+	struct relay	*r;
+
+	TAILQ_FOREACH(r, &srv->draining, entry)
+		if (r->pid == pid) {
+			relay_on_exit(r, wstatus);
+			return true;
+		}
+	TAILQ_FOREACH(st, &srv->streams, entry)
+		TAILQ_FOREACH(r, &st->relays, entry)
+			if (r->pid == pid) {
+				relay_on_exit(r, wstatus);
+				return true;
+			}
+	return false;
+}
+
+void
+relay_tick(struct relay *r, uint64_t now)
+{
+	if (r->pid > 0 && now - r->status_ms > RELAY_SILENT_MS) {
+		log_warnx("relay.kill", "stream=%s relay=%s pid=%ld reason=%s",
+		    r->stream_name, r->name, (long)r->pid,
+		    LQ("no status for 5 s"));
+		kill(r->pid, SIGKILL);
+		r->status_ms = now;	/* one kill per silence */
+	}
+	if (now - r->stats_ms >= RELAY_STATS_MS) {
+		r->stats_ms = now;
+		log_info("relay.stats", "stream=%s relay=%s state=%s kbps=%u "
+		    "fps=%.1f bytes_out=%llu packets_out=%llu dropped=%llu "
+		    "reconnects=%u restarts=%u", r->stream_name, r->name,
+		    r->pid > 0 ? relay_state_name(r->status.state) : "down",
+		    r->status.kbps, r->status.fps_x100 / 100.0,
+		    (unsigned long long)r->status.bytes_out,
+		    (unsigned long long)r->status.packets_out,
+		    (unsigned long long)(r->dropped +
+		    r->status.packets_dropped), r->status.reconnects,
+		    r->attempts - 1);
+	}
+}
+
+void
+relay_status(const struct relay *r, struct evbuffer *out, bool json)
+{
+	char		err[LOG_QMAX];
+	const char	*state = r->pid > 0 ?
+			    relay_state_name(r->status.state) : "down";
+	size_t		i, o = 0;
+
+	if (!json) {
+		evbuffer_add_printf(out, "  relay %-12s %-10s %6u kbit/s  "
+		    "dropped %llu  reconnects %u  restarts %u%s%s\n", r->name,
+		    state, r->status.kbps, (unsigned long long)(r->dropped +
+		    r->status.packets_dropped), r->status.reconnects,
+		    r->attempts - 1, r->last_error[0] ? "  " : "",
+		    r->last_error);
+		return;
+	}
+	/* last_error is masked by the worker; escape it for JSON */
+	for (i = 0; r->last_error[i] != '\0' && o + 7 < sizeof(err); i++) {
+		unsigned char c = (unsigned char)r->last_error[i];
+
+		if (c == '"' || c == '\\')
+			err[o++] = '\\', err[o++] = (char)c;
+		else if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(err + o, sizeof(err) - o,
+			    "\\u%04x", c);
+		else
+			err[o++] = (char)c;
+	}
+	err[o] = '\0';
+	evbuffer_add_printf(out, "{\"name\":\"%s\",\"state\":\"%s\","
+	    "\"kbps\":%u,\"fps\":%.1f,\"bytes_out\":%llu,\"packets_out\":%llu,"
+	    "\"dropped\":%llu,\"reconnects\":%u,\"restarts\":%u,\"pid\":%ld,"
+	    "\"last_error\":\"%s\"}", r->name, state, r->status.kbps,
+	    r->status.fps_x100 / 100.0,
+	    (unsigned long long)r->status.bytes_out,
+	    (unsigned long long)r->status.packets_out,
+	    (unsigned long long)(r->dropped + r->status.packets_dropped),
+	    r->status.reconnects, r->attempts - 1, (long)r->pid, err);
+}

@@ -1,0 +1,80 @@
+/*
+ * One relay of a live stream: its mirroring-worker process, the socket to
+ * it, the byte budget of media queued for it, and its latest STATUS.  The
+ * stream owns its relays; when the publish ends they move to the server's
+ * draining list until their workers have flushed and exited.
+ */
+#ifndef RELAY_H
+#define RELAY_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/ipc_msg.h"
+
+struct bufferevent;
+struct cfg_relay;
+struct event;
+struct evbuffer;
+struct server;
+struct stream;
+struct tag;
+
+#define RELAY_BUDGET_BYTES	(8u * 1024 * 1024)  /* queued to one worker */
+#define RELAY_BACKOFF_MIN_MS	500
+#define RELAY_BACKOFF_MAX_MS	30000
+#define RELAY_HEALTHY_MS	60000	/* up this long: backoff resets */
+#define RELAY_SILENT_MS		5000	/* no STATUS this long: kill it */
+#define RELAY_GRACE_MS		5000	/* after EOS/SIGTERM, then SIGKILL */
+#define RELAY_STATS_MS		10000	/* relay.stats log interval */
+#define RELAY_EX_CONFIG		78	/* worker: bad config, no restart */
+
+TAILQ_HEAD(relay_list, relay);
+
+struct relay {
+	TAILQ_ENTRY(relay)	 entry;
+	struct server		*srv;		/* borrowed: outlives us */
+	struct stream		*st;		/* borrowed; NULL once draining */
+	char			*stream_name;
+	char			*name;
+	char			*url;		/* secret: MASK() it */
+	char			*profile;
+	uint32_t		 id;
+	pid_t			 pid;		/* -1: no worker */
+	struct bufferevent	*bev;		/* our end of the socketpair */
+	struct event		*timer_ev;	/* restart backoff / kill grace */
+	bool			 draining;	/* EOS sent: exit expected */
+	bool			 dropping;	/* until the next keyframe */
+	bool			 hello;		/* worker said HELLO */
+	unsigned		 attempts;	/* workers spawned */
+	uint32_t		 backoff_ms;
+	uint64_t		 spawned_ms;
+	uint64_t		 status_ms;	/* last STATUS (or spawn) */
+	uint64_t		 stats_ms;	/* last relay.stats line */
+	uint64_t		 dropped;	/* tags the budget cost us */
+	struct ipc_status	 status;	/* latest from the worker */
+	char			 last_error[IPC_STATUS_ERR_MAX + 1];
+};
+
+/* A relay of st per cr, worker started at once.  NULL when out of memory
+ * (logged). */
+struct relay	*relay_new(struct stream *st, const struct cfg_relay *cr);
+/* Queues one tag to the worker (by reference), within the budget. */
+void		 relay_send(struct relay *, struct tag *);
+/* The publish ended: EOS to the worker, then it flushes and exits.  The
+ * relay moves to srv->draining and frees itself when the worker is gone. */
+void		 relay_drain(struct relay *);
+/* A child exited; true when it was one of ours (then handled). */
+bool		 relay_reap(struct server *, pid_t, int wstatus);
+/* The 1 s tick: watchdog and stats lines. */
+void		 relay_tick(struct relay *, uint64_t now_ms);
+void		 relay_status(const struct relay *, struct evbuffer *, bool json);
+/* Shutdown: SIGKILL the worker and free at once. */
+void		 relay_free(struct relay *);
+/* The worker binary: $MIRRORING_WORKER, else mirroring-worker beside our
+ * own executable, else ../worker/mirroring-worker (a build tree). */
+const char	*relay_worker_path(void);
+
+#endif
