@@ -169,6 +169,7 @@ server_reap(struct server *srv)
 static void
 server_reload(struct server *srv)
 {
+	struct stream	*st;
 	struct cfg	*nc;
 	struct cfg_err	 cerr;
 	char		 err[DB_ERR_MAX];
@@ -203,6 +204,8 @@ server_reload(struct server *srv)
 	log_info("config.reloaded", "path=%s streams=%zu", LQ(nc->path),
 	    nc->nstreams);
 	server_keys_changed(srv);
+	TAILQ_FOREACH(st, &srv->streams, entry)
+		stream_relays_apply(st);
 }
 
 static void

@@ -41,6 +41,48 @@ stream_relays_start(struct stream *st)
 			(void)relay_new(st, &cs->relays[i]);
 }
 
+static const struct cfg_relay *
+stream_cfg_relay(const struct cfg_stream *cs, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; cs != NULL && i < cs->nrelays; i++)
+		if (strcmp(cs->relays[i].name, name) == 0)
+			return &cs->relays[i];
+	return NULL;
+}
+
+void
+stream_relays_apply(struct stream *st)
+{
+	const struct cfg_stream	*cs = cfg_stream_find(st->srv->cfg, st->name);
+	const struct cfg_relay	*cr;
+	struct relay		*r, *next;
+	size_t			 i;
+
+	for (r = TAILQ_FIRST(&st->relays); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		cr = stream_cfg_relay(cs, r->name);
+		if (cr != NULL && cr->enabled && strcmp(cr->url.value, r->url) ==
+		    0 && strcmp(cr->profile, r->profile) == 0)
+			continue;	/* unchanged: not a packet lost */
+		log_info("relay.stopping", "stream=%s relay=%s reason=%s",
+		    st->name, r->name, cr == NULL ? "removed" : !cr->enabled ?
+		    "disabled" : "changed");
+		relay_drain(r);
+	}
+	for (i = 0; cs != NULL && i < cs->nrelays; i++) {
+		cr = &cs->relays[i];
+		if (!cr->enabled)
+			continue;
+		TAILQ_FOREACH(r, &st->relays, entry)
+			if (strcmp(r->name, cr->name) == 0)
+				break;
+		if (r == NULL)
+			(void)relay_new(st, cr);
+	}
+}
+
 struct stream *
 stream_new(struct server *srv, const char *name, const char *key,
     struct session *sess, uint64_t conn, const char *client)

@@ -77,6 +77,9 @@ int		 stream_on_media(struct stream *, uint8_t type, uint32_t ts_ms,
 int		 stream_on_metadata(struct stream *, uint32_t ts_ms,
 		    const uint8_t *, size_t, const char **why);
 void		 stream_tick(struct stream *, uint64_t now_ms);
+/* After a reload: stops relays removed, disabled or changed in the new
+ * config, starts new and changed ones; unchanged ones keep streaming. */
+void		 stream_relays_apply(struct stream *);
 void		 stream_status(const struct stream *, struct evbuffer *,
 		    bool json, uint64_t now_ms);
 
