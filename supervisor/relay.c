@@ -262,8 +262,8 @@ relay_spawn(struct relay *r)
 	}
 	bufferevent_setcb(r->bev, relay_on_read, NULL, relay_on_event, r);
 	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
-	log_info("relay.spawned", "stream=%s relay=%s pid=%ld attempt=%u "
-	    "url=%s", r->stream_name, r->name, (long)pid, r->attempts,
+	log_info("relay.spawned", "stream=%s relay=%s worker_pid=%ld "
+	    "attempt=%u url=%s", r->stream_name, r->name, (long)pid, r->attempts,
 	    MASK(r->url));
 	if (relay_send_config(r) == -1) {
 		kill(pid, SIGKILL);
@@ -376,7 +376,7 @@ relay_on_read(struct bufferevent *bev, void *arg)
 		ipc_ev_drain(in, &h);
 	}
 	if (res == -1) {
-		log_error("relay.ipc_rejected", "stream=%s relay=%s pid=%ld "
+		log_error("relay.ipc_rejected", "stream=%s relay=%s worker_pid=%ld "
 		    "why=%s", r->stream_name, r->name, (long)r->pid, LQ(why));
 		bufferevent_free(r->bev);
 		r->bev = NULL;
@@ -400,7 +400,8 @@ relay_on_timer(evutil_socket_t fd, short what, void *arg)
 	struct relay	*r = arg;
 
 	if (r->draining) {
-		log_warnx("relay.kill", "stream=%s relay=%s pid=%ld reason=%s",
+		log_warnx("relay.kill", "stream=%s relay=%s worker_pid=%ld "
+		    "reason=%s",
 		    r->stream_name, r->name, (long)r->pid,
 		    "no exit within the grace period after EOS");
 		kill(r->pid, SIGKILL);
@@ -442,7 +443,7 @@ relay_drain(struct relay *r)
 static void
 relay_on_exit(struct relay *r, int wstatus)
 {
-	char		 how[32];
+	char		 how[64];
 	unsigned	 delay;
 	int		 code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
 
@@ -450,6 +451,8 @@ relay_on_exit(struct relay *r, int wstatus)
 		snprintf(how, sizeof(how), "signal=%d", WTERMSIG(wstatus));
 	else
 		snprintf(how, sizeof(how), "code=%d", code);
+	snprintf(how + strlen(how), sizeof(how) - strlen(how),
+	    " worker_pid=%ld", (long)r->pid);
 	r->pid = -1;
 	if (r->bev != NULL) {
 		bufferevent_free(r->bev);
@@ -499,7 +502,8 @@ void
 relay_tick(struct relay *r, uint64_t now)
 {
 	if (r->pid > 0 && now - r->status_ms > RELAY_SILENT_MS) {
-		log_warnx("relay.kill", "stream=%s relay=%s pid=%ld reason=%s",
+		log_warnx("relay.kill", "stream=%s relay=%s worker_pid=%ld "
+		    "reason=%s",
 		    r->stream_name, r->name, (long)r->pid,
 		    LQ("no status for 5 s"));
 		kill(r->pid, SIGKILL);

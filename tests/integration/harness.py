@@ -660,3 +660,127 @@ def rss_kib(pid):
     except OSError:
         pass
     return None
+
+
+# -- relays: status --json, log times, RTMP sinks, packet comparison ---------
+
+def status_stream(t, stream='studio'):
+    """The stream's object of `status --json`, or None when not live."""
+    import json
+    r = t.cli('status', '--json')
+    if r.returncode != 0:
+        t.fail(f'status --json exit status {r.returncode}: {r.stderr}')
+    try:
+        doc = json.loads(r.stdout)
+    except ValueError:
+        t.fail(f'status --json is not JSON: {r.stdout!r}')
+    for s in doc.get('streams', []):
+        if s.get('name') == stream:
+            return s
+    return None
+
+
+def status_relay(s, name):
+    """The relay called name in a status --json stream object, or None."""
+    for r in (s or {}).get('relays', []) or []:
+        if r.get('name') == name:
+            return r
+    return None
+
+
+def wait_status(t, pred, deadline, what, stream='studio'):
+    """Polls status --json until pred(stream object) holds (deadline s x
+    SLOW); returns the stream object."""
+    end = time.monotonic() + deadline * SLOW
+    while True:
+        s = status_stream(t, stream)
+        if s is not None and pred(s):
+            return s
+        if time.monotonic() > end:
+            t.fail(f'status --json never showed {what} within '
+                   f'{deadline * SLOW:g} s: last {s}')
+        time.sleep(0.2)
+
+
+def log_time(fields):
+    """A log line's ts= as seconds since the epoch (float)."""
+    import calendar
+    ts = fields.get('ts', '')
+    try:
+        whole, frac = ts.rstrip('Z').split('.')
+        tm = time.strptime(whole, '%Y-%m-%dT%H:%M:%S')
+        return calendar.timegm(tm) + int(frac) / 1000.0
+    except ValueError:
+        return None
+
+
+def tcp_listening(port):
+    """True when something listens on 127.0.0.1:port, seen in /proc so
+    that ffmpeg -listen's single connection is not used up."""
+    want = f':{port:04X}'
+    for name in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if cols[1].endswith(want) and cols[3] == '0A':
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def start_rtmp_sink(t, name, port, key, out):
+    """`ffmpeg -listen 1` receiving rtmp://127.0.0.1:port/live/key into the
+    FLV out; returns once it listens."""
+    p = t.spawn(name, ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'warning',
+                       '-listen', '1', '-i',
+                       f'rtmp://127.0.0.1:{port}/live/{key}', '-c', 'copy',
+                       '-f', 'flv', '-y', out])
+    end = time.monotonic() + 10 * SLOW
+    while not tcp_listening(port):
+        if p.poll() is not None or time.monotonic() > end:
+            t.fail(f'{name} does not listen on {port}: {t.proc_output(p)}')
+        time.sleep(0.02)
+    return p
+
+
+def probe_packet_list(path):
+    """[(codec_type, size, md5, keyframe)] of every packet in file order."""
+    import json
+    r = subprocess.run(['ffprobe', '-v', 'error', '-show_entries',
+                        'packet=codec_type,size,flags', '-show_data_hash',
+                        'MD5', '-of', 'json', path],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise Failure(f'ffprobe {path}: {r.stderr}')
+    return [(p['codec_type'], int(p['size']), p.get('data_hash'),
+             'K' in p.get('flags', ''))
+            for p in json.loads(r.stdout).get('packets', [])]
+
+
+def check_relayed(t, what, src, dst):
+    """dst's audio and video packets (size + MD5) are the source's from
+    its first video keyframe to its end; packets before that keyframe may
+    be there too, but nothing is missing, added or changed."""
+    a, b = probe_packet_list(src), probe_packet_list(dst)
+    first_key = next((i for i, p in enumerate(a)
+                      if p[0] == 'video' and p[3]), 0)
+    for kind in ('video', 'audio'):
+        sa = [(s, h) for k, s, h, _ in a if k == kind]
+        need = len([1 for k, _, _, _ in a[first_key:] if k == kind])
+        sb = [(s, h) for k, s, h, _ in b if k == kind]
+        ok = need > 0 and need <= len(sb) <= len(sa) and \
+            sa[len(sa) - len(sb):] == sb
+        diff = ''
+        if not ok:
+            tail = sa[len(sa) - min(len(sa), len(sb)):]
+            i = next((i for i, (x, y) in enumerate(zip(tail, sb))
+                      if x != y), None)
+            diff = f'first difference at destination packet {i}'
+        t.check(ok, f'{what}: {kind} packets identical to the source '
+                f'({len(sb)} of {len(sa)}, {need} from the first keyframe)',
+                diff, soft=True)
+    vb = [p for p in b if p[0] == 'video']
+    t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
+            'keyframe', str(vb[:1]), soft=True)
