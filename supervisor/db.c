@@ -1,8 +1,9 @@
 /*
  * The SQLite state behind db.h: opening (permissions, WAL, migrations),
- * the YAML -> keys sync, the CLI's edits, and the supervisor's write queue.
- * Only this file includes sqlite3.h; callers see plain structs and error
- * strings.  Every value reaches SQL as a bound parameter.
+ * the YAML -> keys sync, the CLI's edits of keys and relays, and the
+ * supervisor's write queue.  Only this file includes sqlite3.h; callers
+ * see plain structs and error strings.  Every value reaches SQL as a
+ * bound parameter.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -832,6 +833,155 @@ db_key_rm(struct db *db, const char *name, char *err, size_t errlen)
 fail:
 	db_rollback(db);
 	return -1;
+}
+
+static int
+db_relay_fill(struct db_relay *r, sqlite3_stmt *st)
+{
+	const char	*s;
+
+	memset(r, 0, sizeof(*r));
+	s = (const char *)sqlite3_column_text(st, 0);
+	r->stream = strdup(s != NULL ? s : "");
+	s = (const char *)sqlite3_column_text(st, 1);
+	r->name = strdup(s != NULL ? s : "");
+	s = (const char *)sqlite3_column_text(st, 2);
+	r->url = strdup(s != NULL ? s : "");
+	s = (const char *)sqlite3_column_text(st, 3);
+	r->profile = strdup(s != NULL ? s : "");
+	r->enabled = sqlite3_column_int(st, 4) != 0;
+	r->created_s = sqlite3_column_int64(st, 5);
+	return r->stream == NULL || r->name == NULL || r->url == NULL ||
+	    r->profile == NULL ? -1 : 0;
+}
+
+int
+db_relays_load(struct db *db, const char *stream, struct db_relay **out,
+    size_t *n, char *err, size_t errlen)
+{
+	sqlite3_stmt	*st;
+	struct db_relay	*relays = NULL, *tmp;
+	size_t		 nrelays = 0, cap = 0;
+	int		 rc;
+
+	/* ?1 IS NULL: one statement for one stream or all of them. */
+	if (db_prepare(db, &st, "SELECT stream, name, url, profile, enabled, "
+	    "created_at FROM relays WHERE ?1 IS NULL OR stream = ?1 "
+	    "ORDER BY stream, name", "s", stream) != SQLITE_OK)
+		return db_fail(db, "relays", err, errlen);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nrelays == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((tmp = reallocarray(relays, cap,
+			    sizeof(*relays))) == NULL)
+				goto oom;
+			relays = tmp;
+		}
+		if (db_relay_fill(&relays[nrelays++], st) == -1)
+			goto oom;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(db, "relays", err, errlen);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	*out = relays;
+	*n = nrelays;
+	return 0;
+oom:
+	db_errf(err, errlen, "relays: %s", strerror(ENOMEM));
+fail:
+	sqlite3_finalize(st);
+	db_relays_free(relays, nrelays);
+	return -1;
+}
+
+void
+db_relays_free(struct db_relay *relays, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(relays[i].stream);
+		free(relays[i].name);
+		free(relays[i].url);
+		free(relays[i].profile);
+	}
+	free(relays);
+}
+
+int
+db_relay_add(struct db *db, const char *stream, const char *name,
+    const char *url, const char *profile, bool enabled, char *err,
+    size_t errlen)
+{
+	char	buf[8];
+	int	rc;
+
+	if (db_begin(db, err, errlen) == -1)
+		return -1;
+	rc = db_query_text(db, buf, sizeof(buf),
+	    "SELECT 1 FROM keys WHERE name = ?1", "s", stream);
+	if (rc == SQLITE_DONE)
+		db_errf(err, errlen, "stream %s has no key", stream);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			db_fail(db, stream, err, errlen);
+		goto fail;
+	}
+	rc = db_query_text(db, buf, sizeof(buf), "SELECT 1 FROM relays "
+	    "WHERE stream = ?1 AND name = ?2", "ss", stream, name);
+	if (rc == SQLITE_ROW)
+		db_errf(err, errlen, "relay exists");
+	if (rc != SQLITE_DONE) {
+		if (rc != SQLITE_ROW)
+			db_fail(db, name, err, errlen);
+		goto fail;
+	}
+	if (db_run(db, "INSERT INTO relays (stream, name, url, profile, "
+	    "enabled, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "ssssii",
+	    stream, name, url, profile != NULL ? profile : "copy",
+	    (int64_t)enabled, (int64_t)time(NULL)) != SQLITE_OK) {
+		db_fail(db, name, err, errlen);
+		goto fail;
+	}
+	if (db_commit(db, err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
+db_relay_set_enabled(struct db *db, const char *stream, const char *name,
+    bool enabled, char *err, size_t errlen)
+{
+	if (db_run(db, "UPDATE relays SET enabled = ?3 "
+	    "WHERE stream = ?1 AND name = ?2", "ssi", stream, name,
+	    (int64_t)enabled) != SQLITE_OK)
+		return db_fail(db, name, err, errlen);
+	if (sqlite3_changes(db->sq) == 0) {
+		db_errf(err, errlen, "no relay named %s on stream %s", name,
+		    stream);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_relay_rm(struct db *db, const char *stream, const char *name, char *err,
+    size_t errlen)
+{
+	if (db_run(db, "DELETE FROM relays WHERE stream = ?1 AND name = ?2",
+	    "ss", stream, name) != SQLITE_OK)
+		return db_fail(db, name, err, errlen);
+	if (sqlite3_changes(db->sq) == 0) {
+		db_errf(err, errlen, "no relay named %s on stream %s", name,
+		    stream);
+		return -1;
+	}
+	return 0;
 }
 
 int64_t

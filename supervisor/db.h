@@ -1,9 +1,10 @@
 /*
- * The SQLite state: stream keys and the publish history.  Only this file
- * pair knows SQLite.  The CLI opens it with a busy timeout and writes at
- * once; the supervisor opens it with no busy timeout and queues its
- * writes (db_session_*, db_key_touch), flushed by db_flush from a timer,
- * so the event loop never waits on a lock held by a CLI.
+ * The SQLite state: stream keys, CLI relays and the publish history.
+ * Only this file pair knows SQLite.  The CLI opens it with a busy
+ * timeout and writes at once; the supervisor opens it with no busy
+ * timeout and queues its writes (db_session_*, db_key_touch), flushed by
+ * db_flush from a timer, so the event loop never waits on a lock held by
+ * a CLI.
  */
 #ifndef DB_H
 #define DB_H
@@ -73,6 +74,32 @@ int		 db_key_set_key(struct db *, const char *name, const char *key,
 		    char *err, size_t errlen);
 int		 db_key_rm(struct db *, const char *name, char *err,
 		    size_t errlen);
+
+/* A relay added with `mirroring relay add`; YAML relays are not here. */
+struct db_relay {
+	char		*stream;	/* a key's name */
+	char		*name;
+	char		*url;		/* may hold a destination key; mask */
+	char		*profile;
+	bool		 enabled;
+	int64_t		 created_s;	/* unix seconds */
+};
+
+/* The CLI relays of stream (all when NULL), by stream then name.  *out
+ * is an array freed with db_relays_free. */
+int		 db_relays_load(struct db *, const char *stream,
+		    struct db_relay **out, size_t *n, char *err,
+		    size_t errlen);
+void		 db_relays_free(struct db_relay *, size_t);
+/* CLI edits; each 0, or -1 with err ("stream x has no key", "relay
+ * exists", "no relay x on stream y"). */
+int		 db_relay_add(struct db *, const char *stream, const char *name,
+		    const char *url, const char *profile, bool enabled,
+		    char *err, size_t errlen);
+int		 db_relay_set_enabled(struct db *, const char *stream,
+		    const char *name, bool, char *err, size_t errlen);
+int		 db_relay_rm(struct db *, const char *stream, const char *name,
+		    char *err, size_t errlen);
 
 /* PRAGMA data_version: changes when another connection commits. */
 int64_t		 db_data_version(struct db *);

@@ -1,12 +1,13 @@
 /*
  * mirroring: an RTMP restreaming server.  This file only picks the
- * sub-command; see cli.c and cli_key.c.
+ * sub-command; see cli.c, cli_key.c and cli_relay.c.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "supervisor/cli.h"
 #include "supervisor/cli_key.h"
+#include "supervisor/cli_relay.h"
 
 static const char usage[] =
     "usage: mirroring <command> [options]\n"
@@ -15,6 +16,7 @@ static const char usage[] =
     "  check   [-c FILE]           validate the config\n"
     "  status  [-c FILE] [--json]  show live streams\n"
     "  key     add|list|enable|disable|rm|regen ...  manage stream keys\n"
+    "  relay   add|list|enable|disable|rm ...  manage relays\n"
     "\n"
     "  mirroring <command> --help  says more.  The config file is -c FILE,\n"
     "  else $MIRRORING_CONFIG, else ./mirroring.yaml.\n";
@@ -27,6 +29,7 @@ static const struct {
 	{ "check", cli_check_main },
 	{ "status", cli_status_main },
 	{ "key", cli_key_main },
+	{ "relay", cli_relay_main },
 };
 
 int

@@ -36,6 +36,21 @@ server_stream_find(struct server *srv, const char *name)
 	return NULL;
 }
 
+/* Replaces the CLI relay table; on failure the old one stays. */
+static int
+server_relays_load(struct server *srv, char *err, size_t errlen)
+{
+	struct db_relay	*v;
+	size_t		 n;
+
+	if (db_relays_load(srv->db, NULL, &v, &n, err, errlen) == -1)
+		return -1;
+	db_relays_free(srv->relays, srv->nrelays);
+	srv->relays = v;
+	srv->nrelays = n;
+	return 0;
+}
+
 void
 server_keys_changed(struct server *srv)
 {
@@ -64,6 +79,12 @@ server_keys_changed(struct server *srv)
 		/* ends the stream too; next stays valid */
 		session_close(st->session, why, false);
 	}
+	if (server_relays_load(srv, err, sizeof(err)) == -1) {
+		log_error("relays.load_failed", "err=%s", LQ(err));
+		return;
+	}
+	TAILQ_FOREACH(st, &srv->streams, entry)
+		stream_relays_apply(st);
 }
 
 void
@@ -169,7 +190,6 @@ server_reap(struct server *srv)
 static void
 server_reload(struct server *srv)
 {
-	struct stream	*st;
 	struct cfg	*nc;
 	struct cfg_err	 cerr;
 	char		 err[DB_ERR_MAX];
@@ -203,9 +223,7 @@ server_reload(struct server *srv)
 	log_set_level(nc->log_level);
 	log_info("config.reloaded", "path=%s streams=%zu", LQ(nc->path),
 	    nc->nstreams);
-	server_keys_changed(srv);
-	TAILQ_FOREACH(st, &srv->streams, entry)
-		stream_relays_apply(st);
+	server_keys_changed(srv);	/* and relays */
 }
 
 static void
@@ -238,7 +256,8 @@ server_start(struct server *srv)
 	    sizeof(err))) == NULL ||
 	    db_sync_file_keys(srv->db, srv->cfg, err, sizeof(err)) == -1 ||
 	    db_sessions_recover(srv->db, util_wall_s(), err, sizeof(err)) ==
-	    -1 || keys_load(&srv->keys, srv->db, err, sizeof(err)) == -1)
+	    -1 || keys_load(&srv->keys, srv->db, err, sizeof(err)) == -1 ||
+	    server_relays_load(srv, err, sizeof(err)) == -1)
 		fatalx("supervisor.failed", "state_dir=%s err=%s",
 		    LQ(srv->cfg->state_dir), LQ(err));
 	db_set_busy_timeout(srv->db, 0);
@@ -287,6 +306,7 @@ server_free(struct server *srv)
 		event_free(srv->tick_ev);
 	db_close(srv->db, SERVER_DB_CLOSE_MS);
 	keys_clear(&srv->keys);
+	db_relays_free(srv->relays, srv->nrelays);
 	cfg_free(srv->cfg);
 	event_base_free(srv->base);
 }

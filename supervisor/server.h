@@ -31,6 +31,8 @@ struct server {
 	struct cfg		*cfg;		/* owned; swapped on reload */
 	struct db		*db;
 	struct keys		 keys;		/* from the db; never blocks */
+	struct db_relay		*relays;	/* CLI relays, from the db */
+	size_t			 nrelays;
 	struct evconnlistener	*listener;
 	struct control		*control;
 	struct event		*tick_ev;

@@ -27,42 +27,57 @@ stream_gop_clear(struct stream *st)
 	st->gop_bytes = 0;
 }
 
-/* One worker per enabled relay the config declares for this stream. */
-static void
-stream_relays_start(struct stream *st)
+/*
+ * What the stream should relay to: the YAML's relays, then those added
+ * with `mirroring relay add` (views borrowing the config and the server's
+ * relay table, valid until either changes).
+ */
+static size_t
+stream_relay_specs(const struct stream *st, struct cfg_relay *v, size_t cap)
 {
-	const struct cfg_stream	*cs;
-	size_t			 i;
+	const struct cfg_stream	*cs = cfg_stream_find(st->srv->cfg, st->name);
+	const struct db_relay	*d;
+	size_t			 i, n = 0;
 
-	if ((cs = cfg_stream_find(st->srv->cfg, st->name)) == NULL)
-		return;
-	for (i = 0; i < cs->nrelays; i++)
-		if (cs->relays[i].enabled)
-			(void)relay_new(st, &cs->relays[i]);
+	for (i = 0; cs != NULL && i < cs->nrelays && n < cap; i++)
+		v[n++] = cs->relays[i];
+	for (i = 0; i < st->srv->nrelays && n < cap; i++) {
+		d = &st->srv->relays[i];
+		if (strcmp(d->stream, st->name) != 0)
+			continue;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].name = d->name;
+		v[n].url.value = d->url;
+		v[n].profile = d->profile;
+		v[n].enabled = d->enabled;
+		n++;
+	}
+	return n;
 }
 
 static const struct cfg_relay *
-stream_cfg_relay(const struct cfg_stream *cs, const char *name)
+stream_spec_find(const struct cfg_relay *v, size_t n, const char *name)
 {
 	size_t	i;
 
-	for (i = 0; cs != NULL && i < cs->nrelays; i++)
-		if (strcmp(cs->relays[i].name, name) == 0)
-			return &cs->relays[i];
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
 	return NULL;
 }
 
 void
 stream_relays_apply(struct stream *st)
 {
-	const struct cfg_stream	*cs = cfg_stream_find(st->srv->cfg, st->name);
+	struct cfg_relay	 specs[STREAM_MAX_RELAYS];
 	const struct cfg_relay	*cr;
 	struct relay		*r, *next;
-	size_t			 i;
+	size_t			 i, n;
 
+	n = stream_relay_specs(st, specs, STREAM_MAX_RELAYS);
 	for (r = TAILQ_FIRST(&st->relays); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
-		cr = stream_cfg_relay(cs, r->name);
+		cr = stream_spec_find(specs, n, r->name);
 		if (cr != NULL && cr->enabled && strcmp(cr->url.value, r->url) ==
 		    0 && strcmp(cr->profile, r->profile) == 0)
 			continue;	/* unchanged: not a packet lost */
@@ -71,15 +86,15 @@ stream_relays_apply(struct stream *st)
 		    "disabled" : "changed");
 		relay_drain(r);
 	}
-	for (i = 0; cs != NULL && i < cs->nrelays; i++) {
-		cr = &cs->relays[i];
-		if (!cr->enabled)
-			continue;
+	for (i = 0; i < n; i++) {
+		if (!specs[i].enabled ||
+		    stream_spec_find(specs, i, specs[i].name) != NULL)
+			continue;	/* off, or a name the YAML took first */
 		TAILQ_FOREACH(r, &st->relays, entry)
-			if (strcmp(r->name, cr->name) == 0)
+			if (strcmp(r->name, specs[i].name) == 0)
 				break;
 		if (r == NULL)
-			(void)relay_new(st, cr);
+			(void)relay_new(st, &specs[i]);
 	}
 }
 
@@ -119,7 +134,7 @@ stream_new(struct server *srv, const char *name, const char *key,
 	db_key_touch(srv->db, st->name, util_wall_s());
 	log_info("publish.started", "conn=%llu stream=%s key=%s client=%s",
 	    (unsigned long long)conn, st->name, MASK(key), st->client);
-	stream_relays_start(st);
+	stream_relays_apply(st);	/* starts them all */
 	return st;
 }
 

@@ -23,6 +23,7 @@ struct tag;
 #define STREAM_GOP_MAX_BYTES	(32u * 1024 * 1024)
 #define STREAM_GOP_MAX_TAGS	8192
 #define STREAM_RATE_TICKS	5	/* kbit/s and fps over this many s */
+#define STREAM_MAX_RELAYS	64	/* relays of one stream */
 
 struct stream {
 	TAILQ_ENTRY(stream)	 entry;
@@ -77,8 +78,9 @@ int		 stream_on_media(struct stream *, uint8_t type, uint32_t ts_ms,
 int		 stream_on_metadata(struct stream *, uint32_t ts_ms,
 		    const uint8_t *, size_t, const char **why);
 void		 stream_tick(struct stream *, uint64_t now_ms);
-/* After a reload: stops relays removed, disabled or changed in the new
- * config, starts new and changed ones; unchanged ones keep streaming. */
+/* Makes the stream's workers match the YAML and CLI relays: stops those
+ * removed, disabled or changed, starts new and changed ones; unchanged
+ * ones keep streaming.  At publish start it starts them all. */
 void		 stream_relays_apply(struct stream *);
 void		 stream_status(const struct stream *, struct evbuffer *,
 		    bool json, uint64_t now_ms);

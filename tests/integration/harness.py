@@ -784,3 +784,21 @@ def check_relayed(t, what, src, dst):
     vb = [p for p in b if p[0] == 'video']
     t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
             'keyframe', str(vb[:1]), soft=True)
+
+
+def check_segment(t, what, src, dst):
+    """dst (a relay that ran for part of the publish) holds a contiguous
+    run of the source's audio and video packets, byte for byte, starting
+    with a video keyframe."""
+    a, b = probe_packet_list(src), probe_packet_list(dst)
+    for kind in ('video', 'audio'):
+        sa = [(s, h) for k, s, h, _ in a if k == kind]
+        sb = [(s, h) for k, s, h, _ in b if k == kind]
+        at = next((i for i in range(len(sa) - len(sb) + 1)
+                   if sa[i:i + len(sb)] == sb), None) if sb else None
+        t.check(at is not None, f'{what}: its {len(sb)} {kind} packets are '
+                f'a contiguous run of the source\'s {len(sa)}',
+                'no match' if sb else 'no packets', soft=True)
+    vb = [p for p in b if p[0] == 'video']
+    t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
+            'keyframe', str(vb[:1]), soft=True)

@@ -216,8 +216,11 @@ test_reopen(void)
 	ok(db == NULL, "a newer schema is refused");
 	is_str(err, want, "newer schema message");
 	db_close(db, 0);
+	/* Back to the latest version, whatever it is now. */
+	snprintf(want, sizeof(want), "PRAGMA user_version = %zu",
+	    schema_nmigrations);
 	sq = raw_open();
-	sqlite3_exec(sq, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	sqlite3_exec(sq, want, NULL, NULL, NULL);
 	sqlite3_close(sq);
 }
 
@@ -450,6 +453,77 @@ test_overflow(struct db *db)
 	key_clear(&k);
 }
 
+/* CLI relays: add, list (one stream or all, ordered), enable, rm, and
+ * the refusals: no such stream key, a taken name, unknown relays. */
+static void
+test_relays(struct db *db)
+{
+	struct db_relay	*r;
+	size_t		 n;
+	char		 err[DB_ERR_MAX];
+
+	is_int(db_key_add(db, "relayed", "relayed-key-1", "", true, err,
+	    sizeof(err)), 0, "relays: a stream key to hang them off");
+	is_int(db_relay_add(db, "ghost", "twitch", "rtmp://h/app/k", "copy",
+	    true, err, sizeof(err)), -1, "relay add: stream without a key");
+	is_str(err, "stream ghost has no key", "no key message");
+	is_int(db_relay_add(db, "relayed", "yt", "rtmp://h/live2/yt-secret",
+	    "copy", true, err, sizeof(err)), 0, "relay add yt");
+	is_int(db_relay_add(db, "relayed", "twitch",
+	    "rtmps://h/app/tw-secret", NULL, false, err, sizeof(err)), 0,
+	    "relay add twitch, disabled, default profile");
+	is_int(db_relay_add(db, "studio", "rec", "file:/tmp/x.mkv", "copy",
+	    true, err, sizeof(err)), 0, "relay add on a file key");
+	is_int(db_relay_add(db, "relayed", "yt", "rtmp://other/app/k", "copy",
+	    true, err, sizeof(err)), -1, "relay add: name taken");
+	is_str(err, "relay exists", "name taken message");
+
+	is_int(db_relays_load(db, NULL, &r, &n, err, sizeof(err)), 0,
+	    "relays load all");
+	is_int((int)n, 3, "three relays");
+	if (n == 3) {
+		ok(strcmp(r[0].stream, "relayed") == 0 &&
+		    strcmp(r[0].name, "twitch") == 0 &&
+		    strcmp(r[1].name, "yt") == 0 &&
+		    strcmp(r[2].stream, "studio") == 0, "ordered by stream, "
+		    "name: %s/%s %s/%s %s/%s", r[0].stream, r[0].name,
+		    r[1].stream, r[1].name, r[2].stream, r[2].name);
+		ok(!r[0].enabled && r[1].enabled, "enabled as added");
+		is_str(r[0].profile, "copy", "default profile");
+		is_str(r[0].url, "rtmps://h/app/tw-secret", "url stored");
+		ok(r[0].created_s > 0, "created_at set");
+	}
+	db_relays_free(r, n);
+	is_int(db_relays_load(db, "studio", &r, &n, err, sizeof(err)), 0,
+	    "relays load one stream");
+	ok(n == 1 && strcmp(r[0].name, "rec") == 0, "only studio's relay");
+	db_relays_free(r, n);
+	is_int(db_relays_load(db, "nope", &r, &n, err, sizeof(err)), 0,
+	    "relays load of an unknown stream");
+	is_int((int)n, 0, "none");
+	db_relays_free(r, n);
+
+	is_int(db_relay_set_enabled(db, "relayed", "twitch", true, err,
+	    sizeof(err)), 0, "relay enable");
+	is_int(db_relays_load(db, "relayed", &r, &n, err, sizeof(err)), 0,
+	    "relays load after enable");
+	ok(n == 2 && r[0].enabled, "twitch enabled");
+	db_relays_free(r, n);
+	is_int(db_relay_set_enabled(db, "relayed", "nope", true, err,
+	    sizeof(err)), -1, "relay enable: unknown");
+	is_str(err, "no relay named nope on stream relayed",
+	    "unknown relay message");
+	is_int(db_relay_rm(db, "relayed", "yt", err, sizeof(err)), 0,
+	    "relay rm");
+	is_int(db_relay_rm(db, "relayed", "yt", err, sizeof(err)), -1,
+	    "relay rm again");
+	is_int(db_relays_load(db, "relayed", &r, &n, err, sizeof(err)), 0,
+	    "relays load after rm");
+	ok(n == 1 && strcmp(r[0].name, "twitch") == 0, "yt gone");
+	db_relays_free(r, n);
+	db_relays_free(NULL, 0);
+}
+
 int
 main(void)
 {
@@ -472,6 +546,7 @@ main(void)
 	}
 	test_sync(db);
 	test_edits(db);
+	test_relays(db);
 	test_queue(db);
 	test_busy(db);
 	test_overflow(db);
