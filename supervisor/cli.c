@@ -27,6 +27,58 @@ cli_config_path(const char *opt)
 	return CFG_DEFAULT_PATH;
 }
 
+void
+cli_notify(const struct cfg *cfg, const char *who)
+{
+	char	*text = NULL;
+	bool	 ok = false;
+
+	if (ctl_client_request(cfg->state_dir, "keys-changed", 0, NULL, &ok,
+	    &text) == -1) {
+		if (errno != ENOENT && errno != ECONNREFUSED)
+			fprintf(stderr, "mirroring %s: warning: saved, but "
+			    "the supervisor was not told: %s\n", who,
+			    strerror(errno));
+		return;
+	}
+	if (!ok)
+		fprintf(stderr, "mirroring %s: warning: saved, but the "
+		    "supervisor said: %s\n", who, text);
+	free(text);
+}
+
+size_t
+cli_width(const char *s)
+{
+	size_t	w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+void
+cli_json_str(const char *s)
+{
+	const unsigned char	*p;
+
+	putchar('"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p == '\t')
+			fputs("\\t", stdout);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
 /* Parses -c/--config and --help (and --json when json != NULL); 0 to go
  * on, else the exit status to return. */
 static int

@@ -6,11 +6,23 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <stddef.h>
+
+struct cfg;
+
 #define CLI_ENV_CONFIG	"MIRRORING_CONFIG"
 
 /* The config file to use: the -c value, else $MIRRORING_CONFIG, else
  * ./mirroring.yaml. */
 const char	*cli_config_path(const char *opt);
+
+/* Tells a running supervisor that keys or relays changed in the
+ * database; silent when none runs, a warning when it did not take it. */
+void		 cli_notify(const struct cfg *, const char *who);
+/* Display width of a UTF-8 string (code points). */
+size_t		 cli_width(const char *);
+/* Prints s to stdout as a JSON string. */
+void		 cli_json_str(const char *);
 
 int		 cli_run_main(int argc, char **argv);
 int		 cli_check_main(int argc, char **argv);

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "config/cfg.h"
+#include "supervisor/cli.h"
 #include "supervisor/cli_key.h"
 #include "supervisor/ctl_client.h"
 #include "supervisor/db.h"
@@ -293,30 +294,6 @@ cli_key_print_new(const struct cfg *cfg, const char *key)
 	    host, v6 ? "]" : "", (unsigned)cfg->listen_port, cfg->app, key);
 }
 
-/*
- * Asks a running supervisor to apply the change now.  No supervisor is
- * fine: it reads the database when it starts.  The change is committed
- * either way, so failures here are only warnings.
- */
-static void
-cli_key_notify(const struct cfg *cfg)
-{
-	char	*text = NULL;
-	bool	 ok = false;
-
-	if (ctl_client_request(cfg->state_dir, "keys-changed", 0, NULL, &ok,
-	    &text) == -1) {
-		if (errno != ENOENT && errno != ECONNREFUSED)
-			fprintf(stderr, "mirroring key: warning: saved, but "
-			    "the supervisor was not told: %s\n",
-			    strerror(errno));
-		return;
-	}
-	if (!ok)
-		fprintf(stderr, "mirroring key: warning: saved, but the "
-		    "supervisor said: %s\n", text);
-	free(text);
-}
 
 static int
 cli_key_add(struct cli_key_ctx *ctx)
@@ -346,42 +323,11 @@ cli_key_add(struct cli_key_ctx *ctx)
 	    err, sizeof(err)) == -1)
 		return cli_key_fail(CLI_KEY_EXIT_ERR, "%s", err);
 	cli_key_print_new(ctx->cfg, key);
-	cli_key_notify(ctx->cfg);
+	cli_notify(ctx->cfg, "key");
 	return 0;
 }
 
-/* Display columns of UTF-8 text: every byte but continuation bytes. */
-static size_t
-cli_key_width(const char *s)
-{
-	size_t	w = 0;
 
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
-static void
-cli_key_json_str(const char *s)
-{
-	const unsigned char	*p;
-
-	putchar('"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p == '\t')
-			fputs("\\t", stdout);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
 
 /* The displayed fields of one key. */
 struct cli_key_row {
@@ -423,10 +369,10 @@ cli_key_print_table(const struct cli_key_row *rows, size_t n)
 	size_t		 w[6], i, c, dw;
 
 	for (c = 0; c < 6; c++)
-		w[c] = cli_key_width(cli_key_heads[c]);
+		w[c] = cli_width(cli_key_heads[c]);
 	for (i = 0; i < n; i++)
 		for (c = 0; c < 6; c++)
-			if ((dw = cli_key_width(rows[i].cell[c])) > w[c])
+			if ((dw = cli_width(rows[i].cell[c])) > w[c])
 				w[c] = dw;
 	for (i = 0; i <= n; i++) {
 		for (c = 0; c < 6; c++) {
@@ -436,7 +382,7 @@ cli_key_print_table(const struct cli_key_row *rows, size_t n)
 			if (c == 5 || (c == 4 && i > 0 &&
 			    *rows[i - 1].cell[5] == '\0'))
 				break;
-			printf("%*s", (int)(w[c] - cli_key_width(s) + 2), "");
+			printf("%*s", (int)(w[c] - cli_width(s) + 2), "");
 		}
 		putchar('\n');
 	}
@@ -451,17 +397,17 @@ cli_key_print_json(const struct cli_key_row *rows,
 	putchar('[');
 	for (i = 0; i < n; i++) {
 		fputs(i == 0 ? "\n  {\"name\": " : ",\n  {\"name\": ", stdout);
-		cli_key_json_str(keys[i].name);
+		cli_json_str(keys[i].name);
 		printf(", \"enabled\": %s, \"source\": \"%s\", \"key\": ",
 		    keys[i].enabled ? "true" : "false", rows[i].cell[2]);
-		cli_key_json_str(rows[i].key);
+		cli_json_str(rows[i].key);
 		fputs(", \"last_active\": ", stdout);
 		if (rows[i].active[0] != '\0')
-			cli_key_json_str(rows[i].active);
+			cli_json_str(rows[i].active);
 		else
 			fputs("null", stdout);
 		fputs(", \"note\": ", stdout);
-		cli_key_json_str(keys[i].note);
+		cli_json_str(keys[i].note);
 		putchar('}');
 	}
 	fputs(n > 0 ? "\n]\n" : "]\n", stdout);
@@ -503,7 +449,7 @@ cli_key_set_enabled(struct cli_key_ctx *ctx, bool enabled)
 	if (db_key_set_enabled(ctx->db, ctx->name, enabled, err,
 	    sizeof(err)) == -1)
 		return cli_key_fail(CLI_KEY_EXIT_ERR, "%s", err);
-	cli_key_notify(ctx->cfg);
+	cli_notify(ctx->cfg, "key");
 	return 0;
 }
 
@@ -530,7 +476,7 @@ cli_key_rm(struct cli_key_ctx *ctx)
 		    "remove it there", ctx->name, ctx->cfg->path);
 	if (db_key_rm(ctx->db, ctx->name, err, sizeof(err)) == -1)
 		return cli_key_fail(CLI_KEY_EXIT_ERR, "%s", err);
-	cli_key_notify(ctx->cfg);
+	cli_notify(ctx->cfg, "key");
 	return 0;
 }
 
@@ -548,7 +494,7 @@ cli_key_regen(struct cli_key_ctx *ctx)
 	if (db_key_set_key(ctx->db, ctx->name, key, err, sizeof(err)) == -1)
 		return cli_key_fail(CLI_KEY_EXIT_ERR, "%s", err);
 	cli_key_print_new(ctx->cfg, key);
-	cli_key_notify(ctx->cfg);
+	cli_notify(ctx->cfg, "key");
 	return 0;
 }
 
@@ -557,13 +503,11 @@ static int
 cli_key_run(const struct cli_key_cmd *cmd, struct cli_key_ctx *ctx)
 {
 	struct cfg_err	 cerr;
-	const char	*env;
 	char		 err[DB_ERR_MAX];
 	int		 status;
 
 	if (ctx->config == NULL)
-		ctx->config = (env = getenv("MIRRORING_CONFIG")) != NULL &&
-		    *env != '\0' ? env : CFG_DEFAULT_PATH;
+		ctx->config = cli_config_path(NULL);
 	if (cfg_load(ctx->config, &ctx->cfg, &cerr) == -1)
 		return cli_key_fail(CLI_KEY_EXIT_ERR, "%s", cerr.msg);
 	if ((ctx->db = db_open(ctx->cfg->state_dir, CLI_KEY_BUSY_MS, err,

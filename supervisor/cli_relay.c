@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "config/cfg.h"
+#include "supervisor/cli.h"
 #include "supervisor/cli_relay.h"
 #include "supervisor/ctl_client.h"
 #include "supervisor/db.h"
@@ -257,31 +258,6 @@ cli_relay_url_ok(const char *url)
 	return false;
 }
 
-/*
- * Asks a running supervisor to apply the change now.  No supervisor is
- * fine: it reads the database when it starts.  The change is committed
- * either way, so failures here are only warnings.  The supervisor
- * reloads relays along with keys on "keys-changed".
- */
-static void
-cli_relay_notify(const struct cfg *cfg)
-{
-	char	*text = NULL;
-	bool	 ok = false;
-
-	if (ctl_client_request(cfg->state_dir, "keys-changed", 0, NULL, &ok,
-	    &text) == -1) {
-		if (errno != ENOENT && errno != ECONNREFUSED)
-			fprintf(stderr, "mirroring relay: warning: saved, but "
-			    "the supervisor was not told: %s\n",
-			    strerror(errno));
-		return;
-	}
-	if (!ok)
-		fprintf(stderr, "mirroring relay: warning: saved, but the "
-		    "supervisor said: %s\n", text);
-	free(text);
-}
 
 /* Refuses stream/name when the YAML declares it; verb for the message. */
 static int
@@ -321,42 +297,11 @@ cli_relay_add(struct cli_relay_ctx *ctx)
 	if (db_relay_add(ctx->db, ctx->stream, ctx->name, ctx->url, profile,
 	    !ctx->disabled, err, sizeof(err)) == -1)
 		return cli_relay_fail(CLI_RELAY_EXIT_ERR, "%s", err);
-	cli_relay_notify(ctx->cfg);
+	cli_notify(ctx->cfg, "relay");
 	return 0;
 }
 
-/* Display columns of UTF-8 text: every byte but continuation bytes. */
-static size_t
-cli_relay_width(const char *s)
-{
-	size_t	w = 0;
 
-	for (; *s != '\0'; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	return w;
-}
-
-static void
-cli_relay_json_str(const char *s)
-{
-	const unsigned char	*p;
-
-	putchar('"');
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p == '\t')
-			fputs("\\t", stdout);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
 
 /* The displayed fields of one relay, from the YAML or the database. */
 struct cli_relay_row {
@@ -406,10 +351,10 @@ cli_relay_print_table(const struct cli_relay_row *rows, size_t n)
 	size_t		 w[CLI_RELAY_NCOLS], i, c, dw;
 
 	for (c = 0; c < CLI_RELAY_NCOLS; c++)
-		w[c] = cli_relay_width(cli_relay_heads[c]);
+		w[c] = cli_width(cli_relay_heads[c]);
 	for (i = 0; i < n; i++)
 		for (c = 0; c < CLI_RELAY_NCOLS; c++)
-			if ((dw = cli_relay_width(rows[i].cell[c])) > w[c])
+			if ((dw = cli_width(rows[i].cell[c])) > w[c])
 				w[c] = dw;
 	for (i = 0; i <= n; i++) {
 		for (c = 0; c < CLI_RELAY_NCOLS; c++) {
@@ -418,7 +363,7 @@ cli_relay_print_table(const struct cli_relay_row *rows, size_t n)
 			/* No padding after the last column. */
 			if (c == CLI_RELAY_NCOLS - 1)
 				break;
-			printf("%*s", (int)(w[c] - cli_relay_width(s) + 2), "");
+			printf("%*s", (int)(w[c] - cli_width(s) + 2), "");
 		}
 		putchar('\n');
 	}
@@ -433,14 +378,14 @@ cli_relay_print_json(const struct cli_relay_row *rows, size_t n)
 	for (i = 0; i < n; i++) {
 		fputs(i == 0 ? "\n  {\"stream\": " : ",\n  {\"stream\": ",
 		    stdout);
-		cli_relay_json_str(rows[i].cell[0]);
+		cli_json_str(rows[i].cell[0]);
 		fputs(", \"name\": ", stdout);
-		cli_relay_json_str(rows[i].cell[1]);
+		cli_json_str(rows[i].cell[1]);
 		printf(", \"enabled\": %s, \"source\": \"%s\", \"profile\": ",
 		    rows[i].enabled ? "true" : "false", rows[i].cell[3]);
-		cli_relay_json_str(rows[i].cell[4]);
+		cli_json_str(rows[i].cell[4]);
 		fputs(", \"url\": ", stdout);
-		cli_relay_json_str(rows[i].cell[5]);
+		cli_json_str(rows[i].cell[5]);
 		putchar('}');
 	}
 	fputs(n > 0 ? "\n]\n" : "]\n", stdout);
@@ -520,7 +465,7 @@ cli_relay_set_enabled(struct cli_relay_ctx *ctx, bool enabled)
 	if (db_relay_set_enabled(ctx->db, ctx->stream, ctx->name, enabled,
 	    err, sizeof(err)) == -1)
 		return cli_relay_fail(CLI_RELAY_EXIT_ERR, "%s", err);
-	cli_relay_notify(ctx->cfg);
+	cli_notify(ctx->cfg, "relay");
 	return 0;
 }
 
@@ -546,7 +491,7 @@ cli_relay_rm(struct cli_relay_ctx *ctx)
 	if (db_relay_rm(ctx->db, ctx->stream, ctx->name, err,
 	    sizeof(err)) == -1)
 		return cli_relay_fail(CLI_RELAY_EXIT_ERR, "%s", err);
-	cli_relay_notify(ctx->cfg);
+	cli_notify(ctx->cfg, "relay");
 	return 0;
 }
 
@@ -555,13 +500,11 @@ static int
 cli_relay_run(const struct cli_relay_cmd *cmd, struct cli_relay_ctx *ctx)
 {
 	struct cfg_err	 cerr;
-	const char	*env;
 	char		 err[DB_ERR_MAX];
 	int		 status;
 
 	if (ctx->config == NULL)
-		ctx->config = (env = getenv("MIRRORING_CONFIG")) != NULL &&
-		    *env != '\0' ? env : CFG_DEFAULT_PATH;
+		ctx->config = cli_config_path(NULL);
 	if (cfg_load(ctx->config, &ctx->cfg, &cerr) == -1)
 		return cli_relay_fail(CLI_RELAY_EXIT_ERR, "%s", cerr.msg);
 	if ((ctx->db = db_open(ctx->cfg->state_dir, CLI_RELAY_BUSY_MS, err,
