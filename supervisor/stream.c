@@ -203,7 +203,8 @@ stream_set_seq(struct tag **slot, struct tag *t)
 
 /* Classifies a video body; returns its TAG_F_* flags, or -1 to drop it. */
 static int
-stream_video(struct stream *st, const uint8_t *p, size_t n, bool *seq)
+stream_video(struct stream *st, uint32_t ts_ms, const uint8_t *p, size_t n,
+    bool *seq)
 {
 	struct flv_video	v;
 
@@ -221,8 +222,10 @@ stream_video(struct stream *st, const uint8_t *p, size_t n, bool *seq)
 	}
 	if (v.info_frame || v.end_of_seq)
 		return 0;
-	st->video_frames++;
+	if (st->video_frames++ == 0)
+		st->first_video_ts = ts_ms;
 	st->video_bytes += n - v.payload_off;
+	st->video_ts = ts_ms;
 	return v.keyframe ? TAG_F_KEYFRAME : 0;
 }
 
@@ -289,7 +292,7 @@ stream_on_media(struct stream *st, uint8_t type, uint32_t ts_ms,
 	if (n == 0)		/* some encoders send empty media messages */
 		return 0;
 	st->bytes_in += n;
-	flags = type == TAG_VIDEO ? stream_video(st, p, n, &seq) :
+	flags = type == TAG_VIDEO ? stream_video(st, ts_ms, p, n, &seq) :
 	    stream_audio(st, p, n, &seq);
 	if (flags == -1) {
 		if (st->bad_tags++ == 0)
@@ -344,6 +347,7 @@ stream_tick(struct stream *st, uint64_t now_ms)
 	st->rate_ms[st->rate_i] = now_ms;
 	st->rate_bytes[st->rate_i] = st->bytes_in;
 	st->rate_frames[st->rate_i] = st->video_frames;
+	st->rate_vts[st->rate_i] = st->video_ts;
 	/* audio-only or video-only streams say so after two seconds */
 	if (!st->codecs_logged && now_ms - st->started_ms >= 2000 &&
 	    (st->video_frames > 0 || st->audio_frames > 0))
@@ -355,7 +359,8 @@ static void
 stream_rates(const struct stream *st, double *kbps, double *fps)
 {
 	unsigned	oldest = (st->rate_i + 1) % STREAM_RATE_TICKS;
-	uint64_t	ms;
+	uint64_t	ms, frames;
+	uint32_t	vms;
 
 	if (st->rate_ms[oldest] == 0)	/* fewer ticks so far */
 		oldest = 0;
@@ -366,8 +371,15 @@ stream_rates(const struct stream *st, double *kbps, double *fps)
 	}
 	*kbps = (double)(st->rate_bytes[st->rate_i] -
 	    st->rate_bytes[oldest]) * 8 / (double)ms;
-	*fps = (double)(st->rate_frames[st->rate_i] -
-	    st->rate_frames[oldest]) * 1000 / (double)ms;
+	/* fps from the frames' own timestamps: arrival times jitter (ffmpeg
+	 * -re bursts at start, networks bunch packets), the stream does not */
+	frames = st->rate_frames[st->rate_i] - st->rate_frames[oldest];
+	vms = st->rate_vts[st->rate_i] - st->rate_vts[oldest];
+	if (st->rate_frames[oldest] == 0 && frames > 0) {
+		frames--;	/* n frames from the first span n - 1 gaps */
+		vms = st->rate_vts[st->rate_i] - st->first_video_ts;
+	}
+	*fps = vms > 0 ? (double)frames * 1000 / vms : 0;
 }
 
 void

@@ -58,6 +58,9 @@ struct stream {
 	uint64_t		 rate_ms[STREAM_RATE_TICKS];
 	uint64_t		 rate_bytes[STREAM_RATE_TICKS];
 	uint64_t		 rate_frames[STREAM_RATE_TICKS];
+	uint32_t		 rate_vts[STREAM_RATE_TICKS];	/* video ts_ms */
+	uint32_t		 video_ts;	/* of the last coded frame */
+	uint32_t		 first_video_ts;
 	unsigned		 rate_i;
 
 	struct relay_list	 relays;	/* owned: one per enabled relay */

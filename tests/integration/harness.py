@@ -802,3 +802,173 @@ def check_segment(t, what, src, dst):
     vb = [p for p in b if p[0] == 'video']
     t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
             'keyframe', str(vb[:1]), soft=True)
+
+
+# -- packet hashes, TLS and SRT sinks ------------------------------------------
+
+def probe_packet_hashes(path):
+    """Like probe_packet_list, but with data_hash named in -show_entries:
+    without it ffprobe leaves the hash out of the JSON and only the sizes
+    would be compared."""
+    import json
+    r = subprocess.run(['ffprobe', '-v', 'error', '-show_entries',
+                        'packet=codec_type,size,flags,data_hash',
+                        '-show_data_hash', 'MD5', '-of', 'json', path],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise Failure(f'ffprobe {path}: {r.stderr}')
+    return [(p['codec_type'], int(p['size']), p.get('data_hash'),
+             'K' in p.get('flags', ''))
+            for p in json.loads(r.stdout).get('packets', [])]
+
+
+def check_identical(t, what, src, dst):
+    """check_relayed with every packet's MD5 really compared: dst's audio
+    and video packets are the source's last ones, at least all of them
+    from its first video keyframe, none changed, added or reordered."""
+    a, b = probe_packet_hashes(src), probe_packet_hashes(dst)
+    t.check(all(p[2] for p in a + b), f'{what}: ffprobe gave a hash for '
+            'every packet', soft=True)
+    first_key = next((i for i, p in enumerate(a)
+                      if p[0] == 'video' and p[3]), 0)
+    for kind in ('video', 'audio'):
+        sa = [(s, h) for k, s, h, _ in a if k == kind]
+        need = len([1 for k, _, _, _ in a[first_key:] if k == kind])
+        sb = [(s, h) for k, s, h, _ in b if k == kind]
+        ok = need > 0 and need <= len(sb) <= len(sa) and \
+            sa[len(sa) - len(sb):] == sb
+        diff = ''
+        if not ok:
+            head = next((i for i in range(len(sa) - len(sb) + 1)
+                         if sa[i:i + len(sb)] == sb), None) if sb else None
+            tail = sa[len(sa) - min(len(sa), len(sb)):]
+            i = next((i for i, (x, y) in enumerate(zip(tail, sb))
+                      if x != y), None)
+            diff = (f'first difference at destination packet {i}; the '
+                    f'destination is a contiguous run of the source at '
+                    f'{head}' if head is not None else
+                    f'first difference at destination packet {i}')
+        t.check(ok, f'{what}: {kind} packets (size + MD5) identical to the '
+                f'source ({len(sb)} of {len(sa)}, {need} from the first '
+                'keyframe)', diff, soft=True)
+    vb = [p for p in b if p[0] == 'video']
+    t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
+            'keyframe', str(vb[:1]), soft=True)
+
+
+def make_cert(t):
+    """A self-signed certificate for 127.0.0.1 in t.dir: (cert, key)."""
+    need_tools('openssl')
+    cert = os.path.join(t.dir, 'cert.pem')
+    key = os.path.join(t.dir, 'key.pem')
+    r = subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048',
+                        '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+                        '-keyout', key, '-out', cert],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise Failure(f'openssl req: {r.stderr}')
+    return cert, key
+
+
+_TLS_TERMINATOR = r'''
+import socket, ssl, sys, threading
+port, backend, cert, key = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], \
+    sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(('127.0.0.1', port))
+ls.listen(4)
+print('listening', flush=True)
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+    except OSError as e:
+        print(f'pipe: {e}', flush=True)
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+while True:
+    c, addr = ls.accept()
+    try:
+        tc = ctx.wrap_socket(c, server_side=True)
+    except (OSError, ssl.SSLError) as e:
+        print(f'handshake from {addr}: {e}', flush=True)
+        c.close()
+        continue
+    print(f'TLS from {addr}: {tc.version()} {tc.cipher()[0]}', flush=True)
+    bc = socket.create_connection(('127.0.0.1', backend))
+    threading.Thread(target=pipe, args=(tc, bc), daemon=True).start()
+    threading.Thread(target=pipe, args=(bc, tc), daemon=True).start()
+'''
+
+
+def start_tls_terminator(t, name, port, backend, cert, key):
+    """A TLS terminator on 127.0.0.1:port (Python ssl, the certificate
+    cert) that forwards each connection in plain text to
+    127.0.0.1:backend: ffmpeg 5.1 cannot listen on rtmps:// ("rtmp_listen
+    not available for rtmps"), so an RTMPS sink is this in front of an
+    `ffmpeg -listen 1` RTMP sink.  Its log says which TLS version a client
+    negotiated."""
+    p = t.spawn(name, [sys.executable, '-c', _TLS_TERMINATOR, str(port),
+                       str(backend), cert, key])
+    end = time.monotonic() + 10 * SLOW
+    while not tcp_listening(port):
+        if p.poll() is not None or time.monotonic() > end:
+            t.fail(f'{name} does not listen on {port}: {t.proc_output(p)}')
+        time.sleep(0.02)
+    return p
+
+
+def udp_bound(port):
+    """True when a UDP socket is bound to 127.0.0.1:port (or any)."""
+    want = f':{port:04X}'
+    for name in ('/proc/net/udp', '/proc/net/udp6'):
+        try:
+            with open(name) as f:
+                for line in f.readlines()[1:]:
+                    if line.split()[1].endswith(want):
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def start_srt_sink(t, name, port, out):
+    """`ffmpeg -i srt://127.0.0.1:port?mode=listener` copying into the
+    MPEG-TS out; returns once its UDP socket is bound."""
+    p = t.spawn(name, ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'warning',
+                       '-i', f'srt://127.0.0.1:{port}?mode=listener',
+                       '-c', 'copy', '-f', 'mpegts', '-y', out])
+    end = time.monotonic() + 10 * SLOW
+    while not udp_bound(port):
+        if p.poll() is not None or time.monotonic() > end:
+            t.fail(f'{name} does not listen on {port}: {t.proc_output(p)}')
+        time.sleep(0.02)
+    return p
+
+
+def as_mpegts(src, out):
+    """src remuxed by ffmpeg (-c copy) into MPEG-TS: the same libavformat
+    muxer as a relay's SRT session, so AAC gets the same ADTS headers and
+    H.264 the same Annex B form (h264_mp4toannexb, AUDs, SPS/PPS before
+    keyframes) and the packets can be compared byte for byte."""
+    r = subprocess.run(['ffmpeg', '-nostdin', '-v', 'error', '-y', '-i', src,
+                        '-c', 'copy', '-f', 'mpegts', out],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise Failure(f'ffmpeg -f mpegts {src}: {r.stderr}')
+    return out
+
+
+def relay_log(t, relay, since=0):
+    """Every log line (supervisor's and workers') about relay."""
+    return [l for l in t.log_lines()[since:]
+            if parse_logfmt(l).get('relay') == relay]

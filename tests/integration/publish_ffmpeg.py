@@ -37,7 +37,7 @@ def check_status(t, started):
     t.check_eq(v.get('codec'), 'h264', 'status video.codec')
     t.check_eq(v.get('width'), 640, 'status video.width')
     t.check_eq(v.get('height'), 360, 'status video.height')
-    t.check(25 <= v.get('fps', 0) <= 31,
+    t.check(29 <= v.get("fps", 0) <= 31,
             f'status video.fps ~30 ({v.get("fps")})')
     t.check_eq(a.get('codec'), 'aac', 'status audio.codec')
     t.check_eq(a.get('rate'), 44100, 'status audio.rate')
