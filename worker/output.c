@@ -81,6 +81,7 @@ output_open(struct output *o, const struct input *in, bool resuming,
     uint64_t now_ms)
 {
 	const char	*fmt = NULL, *target = o->cfg->url;
+	AVDictionary	*opts = NULL;
 	int		 ret;
 
 	o->deadline_ms = now_ms + o->cfg->connect_timeout_ms;
@@ -106,16 +107,25 @@ output_open(struct output *o, const struct input *in, bool resuming,
 	o->oc->interrupt_callback = o->icb;
 	if ((ret = output_add_streams(o, in)) < 0)
 		goto fail;
+	/* libsrt drops unsent data at close in live mode: linger so the
+	 * last packets before EOS reach the receiver */
+	if (output_url_kind(o->cfg->url) == OUTPUT_SRT &&
+	    av_dict_set(&opts, "linger", "2", 0) < 0) {
+		ret = AVERROR(ENOMEM);
+		goto fail;
+	}
 	if (!(o->oc->oformat->flags & AVFMT_NOFILE) &&
 	    (ret = avio_open2(&o->oc->pb, target, AVIO_FLAG_WRITE,
-	    &o->oc->interrupt_callback, NULL)) < 0)
+	    &o->oc->interrupt_callback, &opts)) < 0)
 		goto fail;
 	if ((ret = avformat_write_header(o->oc, NULL)) < 0)
 		goto fail;
+	av_dict_free(&opts);
 	o->need_key = o->idx[INPUT_VIDEO] >= 0;
 	o->gate_audio = resuming;
 	return 0;
 fail:
+	av_dict_free(&opts);
 	output_close(o, false, 0);
 	return ret;
 }
