@@ -116,7 +116,7 @@ ipc_status_parse(const void *p, size_t n, struct ipc_status *s)
 	s->state_ms = wire_le32(&r);
 	s->error_class = wire_u8(&r);
 	wire_str(&r, &s->last_error, &s->last_error_len);
-	if (s->state > IPC_ST_STOPPED || s->error_class > IPC_ERR_CONFIG ||
+	if (s->state > IPC_ST_STALLED || s->error_class > IPC_ERR_CONFIG ||
 	    s->last_error_len > IPC_STATUS_ERR_MAX)
 		return -1;
 	return wire_end(&r);

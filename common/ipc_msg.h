@@ -53,6 +53,7 @@ enum ipc_status_state {
 	IPC_ST_LIVE,
 	IPC_ST_BACKOFF,
 	IPC_ST_STOPPED,
+	IPC_ST_STALLED,		/* live, but a write has been blocked */
 };
 
 enum ipc_status_err {

@@ -34,7 +34,7 @@
 #define RELAY_IO_TIMEOUT_MS		10000
 
 static const char *const relay_states[] = {
-	"starting", "connecting", "live", "backoff", "stopped",
+	"starting", "connecting", "live", "backoff", "stopped", "stalled",
 };
 
 static void	relay_spawn(struct relay *);

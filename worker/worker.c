@@ -39,6 +39,8 @@
 #define WORKER_HEALTHY_MS	60000	/* live this long: backoff resets */
 #define WORKER_EOF_CLOSE_MS	500	/* trailer budget when orphaned */
 
+#define WORKER_STALL_MS	2000	/* a write blocked this long: stalled */
+
 struct worker {
 	struct worker_cfg	 cfg;
 	struct input		 in;
@@ -49,6 +51,7 @@ struct worker {
 	bool			 connecting;	/* EOS aborts the connect */
 	bool			 closing;	/* only the deadline counts */
 	bool			 timed_out;	/* the deadline fired */
+	uint64_t		 write_start_ms; /* 0 unless writing */
 	bool			 in_backoff;
 	uint64_t		 backoff_until_ms;
 	uint32_t		 backoff_ms;	/* the next delay */
@@ -122,6 +125,14 @@ worker_on_interrupt(void *arg)
 	uint64_t	 now = util_mono_ms();
 
 	if (!w->closing) {
+		/* a destination that stopped reading: say so while it lasts */
+		if (w->write_start_ms != 0 && now - w->write_start_ms >=
+		    WORKER_STALL_MS && w->rep.state == IPC_ST_LIVE) {
+			log_warnx("relay.stalled", "stream=%s relay=%s "
+			    "blocked_ms=%llu", w->cfg.stream, w->cfg.relay,
+			    (unsigned long long)(now - w->write_start_ms));
+			report_state(&w->rep, IPC_ST_STALLED, now);
+		}
 		w->rep.bytes_out = w->bytes_prev + (uint64_t)output_bytes(&w->out);
 		report_tick(&w->rep, now);
 		if (reader_eof(NULL) || (w->connecting && reader_eos()))
@@ -404,7 +415,12 @@ worker_on_media(struct worker *w, const struct reader_item *it, uint64_t now)
 		}
 		w->timed_out = false;
 		w->av_msg[0] = '\0';
-		if ((ret = output_write(&w->out, pkt)) < 0) {
+		w->write_start_ms = util_mono_ms();
+		ret = output_write(&w->out, pkt);
+		w->write_start_ms = 0;
+		if (w->rep.state == IPC_ST_STALLED)
+			report_state(&w->rep, IPC_ST_LIVE, util_mono_ms());
+		if (ret < 0) {
 			worker_fail(w, ret, false, util_mono_ms());
 		} else if (ret == 1) {
 			w->rep.packets_dropped++;

@@ -111,7 +111,7 @@ test_status(void)
 	    "status: last_error truncated to %d bytes", IPC_STATUS_ERR_MAX);
 	s.last_error = NULL;
 	s.last_error_len = 0;
-	s.state = IPC_ST_STOPPED + 1;
+	s.state = IPC_ST_STALLED + 1;
 	n = ipc_status_pack(buf, sizeof(buf), &s);
 	is_int(ipc_status_parse(buf, (size_t)n, &d), -1,
 	    "status: unknown state fails");
