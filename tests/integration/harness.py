@@ -808,40 +808,6 @@ def check_segment(t, what, src, dst):
 
 # -- packet hashes, TLS and SRT sinks ------------------------------------------
 
-def check_identical(t, what, src, dst):
-    """check_relayed with every packet's MD5 really compared: dst's audio
-    and video packets are the source's last ones, at least all of them
-    from its first video keyframe, none changed, added or reordered."""
-    a, b = probe_packet_list(src), probe_packet_list(dst)
-    t.check(all(p[2] for p in a + b), f'{what}: ffprobe gave a hash for '
-            'every packet', soft=True)
-    first_key = next((i for i, p in enumerate(a)
-                      if p[0] == 'video' and p[3]), 0)
-    for kind in ('video', 'audio'):
-        sa = [(s, h) for k, s, h, _ in a if k == kind]
-        need = len([1 for k, _, _, _ in a[first_key:] if k == kind])
-        sb = [(s, h) for k, s, h, _ in b if k == kind]
-        ok = need > 0 and need <= len(sb) <= len(sa) and \
-            sa[len(sa) - len(sb):] == sb
-        diff = ''
-        if not ok:
-            head = next((i for i in range(len(sa) - len(sb) + 1)
-                         if sa[i:i + len(sb)] == sb), None) if sb else None
-            tail = sa[len(sa) - min(len(sa), len(sb)):]
-            i = next((i for i, (x, y) in enumerate(zip(tail, sb))
-                      if x != y), None)
-            diff = (f'first difference at destination packet {i}; the '
-                    f'destination is a contiguous run of the source at '
-                    f'{head}' if head is not None else
-                    f'first difference at destination packet {i}')
-        t.check(ok, f'{what}: {kind} packets (size + MD5) identical to the '
-                f'source ({len(sb)} of {len(sa)}, {need} from the first '
-                'keyframe)', diff, soft=True)
-    vb = [p for p in b if p[0] == 'video']
-    t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
-            'keyframe', str(vb[:1]), soft=True)
-
-
 def make_cert(t):
     """A self-signed certificate for 127.0.0.1 in t.dir: (cert, key)."""
     need_tools('openssl')

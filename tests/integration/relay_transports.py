@@ -101,7 +101,7 @@ relays:
             soft=True)
     for name in ('tls', 'rtmp'):
         if os.path.exists(out[name]):
-            harness.check_identical(t, f'{name} sink', media, out[name])
+            harness.check_relayed(t, f'{name} sink', media, out[name])
     if os.path.exists(out['srt']):
         # The SRT session is MPEG-TS: libavformat's muxer puts ADTS headers
         # on AAC (+7 bytes) and converts H.264 to Annex B (start codes,
@@ -113,7 +113,7 @@ relays:
         t.check_eq(probe_counts(ref)['video'][0], counts['video'][0],
                    'the MPEG-TS reference has every video packet',
                    soft=True)
-        harness.check_identical(t, 'srt sink (MPEG-TS)', ref, out['srt'])
+        harness.check_relayed(t, 'srt sink (MPEG-TS)', ref, out['srt'])
         # Seen here: the SRT sink gets a contiguous run from the first
         # packet but misses the last ~130 ms (4 video, 7 audio packets).
         # ffmpeg as the SRT caller loses them the same way, and keeps them
