@@ -730,6 +730,16 @@ def tcp_listening(port):
     return False
 
 
+def wait_listening(t, name, p, port):
+    """Waits until process p listens on TCP port; returns p."""
+    end = time.monotonic() + 10 * SLOW
+    while not tcp_listening(port):
+        if p.poll() is not None or time.monotonic() > end:
+            t.fail(f'{name} does not listen on {port}: {t.proc_output(p)}')
+        time.sleep(0.02)
+    return p
+
+
 def start_rtmp_sink(t, name, port, key, out):
     """`ffmpeg -listen 1` receiving rtmp://127.0.0.1:port/live/key into the
     FLV out; returns once it listens."""
@@ -737,12 +747,7 @@ def start_rtmp_sink(t, name, port, key, out):
                        '-listen', '1', '-i',
                        f'rtmp://127.0.0.1:{port}/live/{key}', '-c', 'copy',
                        '-f', 'flv', '-y', out])
-    end = time.monotonic() + 10 * SLOW
-    while not tcp_listening(port):
-        if p.poll() is not None or time.monotonic() > end:
-            t.fail(f'{name} does not listen on {port}: {t.proc_output(p)}')
-        time.sleep(0.02)
-    return p
+    return wait_listening(t, name, p, port)
 
 
 def probe_packet_list(path):
@@ -871,12 +876,7 @@ def start_tls_terminator(t, name, port, backend, cert, key):
     negotiated."""
     p = t.spawn(name, [sys.executable, '-c', _TLS_TERMINATOR, str(port),
                        str(backend), cert, key])
-    end = time.monotonic() + 10 * SLOW
-    while not tcp_listening(port):
-        if p.poll() is not None or time.monotonic() > end:
-            t.fail(f'{name} does not listen on {port}: {t.proc_output(p)}')
-        time.sleep(0.02)
-    return p
+    return wait_listening(t, name, p, port)
 
 
 def udp_bound(port):
@@ -924,3 +924,20 @@ def relay_log(t, relay, since=0):
     """Every log line (supervisor's and workers') about relay."""
     return [l for l in t.log_lines()[since:]
             if parse_logfmt(l).get('relay') == relay]
+
+
+def gst_publish_test(name, sink):
+    """publish_test with GStreamer: the source FLV through flvdemux !
+    flvmux (which pass each coded frame unchanged) into sink, paced in
+    real time by the sink's clock sync."""
+    def publisher(t, key, media):
+        # flvmux's pads are named: gst-launch cannot link a bare "m." to
+        # the second queue ("could not link queue1 to m").
+        return t.spawn('gst', [
+            'gst-launch-1.0', '-q', 'filesrc', f'location={media}', '!',
+            'flvdemux', 'name=d',
+            'd.video', '!', 'queue', '!', 'm.video',
+            'd.audio', '!', 'queue', '!', 'm.audio',
+            'flvmux', 'name=m', 'streamable=true', '!',
+            sink, f'location={t.url(key)}', 'sync=true'])
+    publish_test(name, publisher, prepare=lambda: need_gst_element(sink))

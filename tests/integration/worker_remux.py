@@ -183,29 +183,13 @@ def probe_packets(path):
     return out
 
 
-def listening(port):
-    """True when something listens on 127.0.0.1:port (by /proc, so the
-    check does not use up ffmpeg -listen's single connection)."""
-    want = f':{port:04X}'
-    for name in ('/proc/net/tcp', '/proc/net/tcp6'):
-        try:
-            with open(name) as f:
-                for line in f.readlines()[1:]:
-                    cols = line.split()
-                    if cols[1].endswith(want) and cols[3] == '0A':
-                        return True
-        except OSError:
-            pass
-    return False
-
-
 def start_sink(t, name, port, out):
     p = t.spawn(name, ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'warning',
                        '-listen', '1', '-i',
                        f'rtmp://127.0.0.1:{port}/live/sinkkey', '-c', 'copy',
                        '-f', 'flv', '-y', out])
     end = time.monotonic() + 10 * SLOW
-    while not listening(port):
+    while not harness.tcp_listening(port):
         if p.poll() is not None or time.monotonic() > end:
             t.fail(f'{name} does not listen on {port}: {t.proc_output(p)}')
         time.sleep(0.02)
