@@ -13,6 +13,7 @@
 #include "config/cfg.h"
 #include "supervisor/cli.h"
 #include "supervisor/ctl_client.h"
+#include "supervisor/db.h"
 #include "supervisor/server.h"
 
 const char *
@@ -25,6 +26,35 @@ cli_config_path(const char *opt)
 	if ((env = getenv(CLI_ENV_CONFIG)) != NULL && *env != '\0')
 		return env;
 	return CFG_DEFAULT_PATH;
+}
+
+int
+cli_db_open(const char *who, const char *config, struct cfg **cfg,
+    struct db **db)
+{
+	struct cfg_err	 cerr;
+	char		 err[DB_ERR_MAX];
+
+	*db = NULL;
+	if (cfg_load(config, cfg, &cerr) == -1) {
+		fprintf(stderr, "mirroring %s: %s\n", who, cerr.msg);
+		return 1;
+	}
+	if ((*db = db_open((*cfg)->state_dir, CLI_BUSY_MS, err,
+	    sizeof(err))) == NULL ||
+	    db_sync_file_keys(*db, *cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mirroring %s: %s\n", who, err);
+		cli_db_close(*cfg, *db);
+		return 1;
+	}
+	return 0;
+}
+
+void
+cli_db_close(struct cfg *cfg, struct db *db)
+{
+	db_close(db, CLI_BUSY_MS);
+	cfg_free(cfg);
 }
 
 void

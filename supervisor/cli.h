@@ -9,8 +9,10 @@
 #include <stddef.h>
 
 struct cfg;
+struct db;
 
 #define CLI_ENV_CONFIG	"MIRRORING_CONFIG"
+#define CLI_BUSY_MS	5000	/* a CLI waits this long on a busy database */
 
 /* The config file to use: the -c value, else $MIRRORING_CONFIG, else
  * ./mirroring.yaml. */
@@ -19,6 +21,15 @@ const char	*cli_config_path(const char *opt);
 /* Tells a running supervisor that keys or relays changed in the
  * database; silent when none runs, a warning when it did not take it. */
 void		 cli_notify(const struct cfg *, const char *who);
+/*
+ * The set-up of every database command: loads config, opens the
+ * database and syncs the YAML's keys into it (so file keys show before
+ * the supervisor first ran).  0, or the exit status after printing
+ * "mirroring WHO: reason".  Release with cli_db_close.
+ */
+int		 cli_db_open(const char *who, const char *config,
+		    struct cfg **, struct db **);
+void		 cli_db_close(struct cfg *, struct db *);
 /* Display width of a UTF-8 string (code points). */
 size_t		 cli_width(const char *);
 /* Prints s to stdout as a JSON string. */

@@ -25,7 +25,6 @@
 
 #define CLI_KEY_EXIT_ERR	1
 #define CLI_KEY_EXIT_USAGE	2
-#define CLI_KEY_BUSY_MS		5000	/* wait this long on a busy database */
 #define CLI_KEY_RAND_BYTES	24	/* 32 base64url characters */
 #define CLI_KEY_LEN_MAX		256
 #define CLI_KEY_NOTE_MAX	256
@@ -502,24 +501,14 @@ cli_key_regen(struct cli_key_ctx *ctx)
 static int
 cli_key_run(const struct cli_key_cmd *cmd, struct cli_key_ctx *ctx)
 {
-	struct cfg_err	 cerr;
-	char		 err[DB_ERR_MAX];
-	int		 status;
+	int	status;
 
-	if (ctx->config == NULL)
-		ctx->config = cli_config_path(NULL);
-	if (cfg_load(ctx->config, &ctx->cfg, &cerr) == -1)
-		return cli_key_fail(CLI_KEY_EXIT_ERR, "%s", cerr.msg);
-	if ((ctx->db = db_open(ctx->cfg->state_dir, CLI_KEY_BUSY_MS, err,
-	    sizeof(err))) == NULL) {
-		status = cli_key_fail(CLI_KEY_EXIT_ERR, "%s", err);
-	} else if (db_sync_file_keys(ctx->db, ctx->cfg, err,
-	    sizeof(err)) == -1) {
-		status = cli_key_fail(CLI_KEY_EXIT_ERR, "%s", err);
-	} else
-		status = cmd->run(ctx);
-	db_close(ctx->db, CLI_KEY_BUSY_MS);
-	cfg_free(ctx->cfg);
+	ctx->config = cli_config_path(ctx->config);
+	if ((status = cli_db_open("key", ctx->config, &ctx->cfg,
+	    &ctx->db)) != 0)
+		return status;
+	status = cmd->run(ctx);
+	cli_db_close(ctx->cfg, ctx->db);
 	return status;
 }
 

@@ -25,7 +25,6 @@
 
 #define CLI_RELAY_EXIT_ERR	1
 #define CLI_RELAY_EXIT_USAGE	2
-#define CLI_RELAY_BUSY_MS	5000	/* wait this long on a busy database */
 #define CLI_RELAY_URL_MAX	2048
 #define CLI_RELAY_NCOLS		6
 
@@ -499,24 +498,14 @@ cli_relay_rm(struct cli_relay_ctx *ctx)
 static int
 cli_relay_run(const struct cli_relay_cmd *cmd, struct cli_relay_ctx *ctx)
 {
-	struct cfg_err	 cerr;
-	char		 err[DB_ERR_MAX];
-	int		 status;
+	int	status;
 
-	if (ctx->config == NULL)
-		ctx->config = cli_config_path(NULL);
-	if (cfg_load(ctx->config, &ctx->cfg, &cerr) == -1)
-		return cli_relay_fail(CLI_RELAY_EXIT_ERR, "%s", cerr.msg);
-	if ((ctx->db = db_open(ctx->cfg->state_dir, CLI_RELAY_BUSY_MS, err,
-	    sizeof(err))) == NULL) {
-		status = cli_relay_fail(CLI_RELAY_EXIT_ERR, "%s", err);
-	} else if (db_sync_file_keys(ctx->db, ctx->cfg, err,
-	    sizeof(err)) == -1) {
-		status = cli_relay_fail(CLI_RELAY_EXIT_ERR, "%s", err);
-	} else
-		status = cmd->run(ctx);
-	db_close(ctx->db, CLI_RELAY_BUSY_MS);
-	cfg_free(ctx->cfg);
+	ctx->config = cli_config_path(ctx->config);
+	if ((status = cli_db_open("relay", ctx->config, &ctx->cfg,
+	    &ctx->db)) != 0)
+		return status;
+	status = cmd->run(ctx);
+	cli_db_close(ctx->cfg, ctx->db);
 	return status;
 }
 
