@@ -380,7 +380,8 @@ relay_on_read(struct bufferevent *bev, void *arg)
 		    "why=%s", r->stream_name, r->name, (long)r->pid, LQ(why));
 		bufferevent_free(r->bev);
 		r->bev = NULL;
-		kill(r->pid, SIGKILL);
+		if (r->pid > 0)		/* not when called after the reap */
+			kill(r->pid, SIGKILL);
 	}
 }
 
@@ -440,6 +441,25 @@ relay_drain(struct relay *r)
 	evtimer_add(r->timer_ev, &tv);
 }
 
+/*
+ * SIGCHLD can come before the worker's last STATUS (state stopped) was
+ * read: take what is still in the socket so the final state is not lost.
+ */
+static void
+relay_read_rest(struct relay *r)
+{
+	struct evbuffer	*in;
+	int		 n;
+
+	if (r->bev == NULL)
+		return;
+	in = bufferevent_get_input(r->bev);
+	do
+		n = evbuffer_read(in, bufferevent_getfd(r->bev), 65536);
+	while (n > 0 && evbuffer_get_length(in) < 4u * 1024 * 1024);
+	relay_on_read(r->bev, r);
+}
+
 static void
 relay_on_exit(struct relay *r, int wstatus)
 {
@@ -454,6 +474,7 @@ relay_on_exit(struct relay *r, int wstatus)
 	snprintf(how + strlen(how), sizeof(how) - strlen(how),
 	    " worker_pid=%ld", (long)r->pid);
 	r->pid = -1;
+	relay_read_rest(r);
 	if (r->bev != NULL) {
 		bufferevent_free(r->bev);
 		r->bev = NULL;
