@@ -45,20 +45,20 @@ cfg_errf(struct cfg_err *err, const char *name, unsigned line, unsigned col,
 	o = r < 0 ? 0 : (size_t)r;
 	if (o < sizeof(err->msg) && path != NULL && path[0] != '\0') {
 		r = snprintf(err->msg + o, sizeof(err->msg) - o, "%s: ", path);
-		/* keys may hold anything a quoted string can: keep the
-		 * message on one line */
-		for (end = o + (r < 0 ? 0 : (size_t)r); o < end &&
-		    o < sizeof(err->msg) - 1; o++)
-			if ((unsigned char)err->msg[o] < 0x20 ||
-			    err->msg[o] == 0x7f)
-				err->msg[o] = '?';
-		o = end;
+		o += r < 0 ? 0 : (size_t)r;
 	}
-	if (o >= sizeof(err->msg))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err->msg + o, sizeof(err->msg) - o, fmt, ap);
-	va_end(ap);
+	if (o < sizeof(err->msg)) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg + o, sizeof(err->msg) - o, fmt, ap);
+		va_end(ap);
+	}
+	/* keys, values and file names may hold anything a quoted string
+	 * can (a folded scalar holds newlines): keep the message on one
+	 * line */
+	for (end = 0; err->msg[end] != '\0'; end++)
+		if ((unsigned char)err->msg[end] < 0x20 ||
+		    err->msg[end] == 0x7f)
+			err->msg[end] = '?';
 }
 
 const char *
