@@ -289,6 +289,24 @@ cli_start_main(int argc, char **argv)
 	return server_run(cfg, ready_fd);
 }
 
+/* True while pid exists and is no zombie (an init that does not reap
+ * must not make stop wait forever). */
+static bool
+cli_pid_alive(pid_t pid)
+{
+	char	path[64], buf[512], *p;
+	FILE	*f;
+	bool	 alive;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	alive = fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] != 'Z';
+	fclose(f);
+	return alive;
+}
+
 int
 cli_stop_main(int argc, char **argv)
 {
@@ -324,6 +342,12 @@ cli_stop_main(int argc, char **argv)
 	end = util_mono_ms() + CLI_STOP_WAIT_MS;
 	while ((rc = daemon_running(dir)) > 0 && util_mono_ms() < end)
 		usleep(50 * 1000);
+	/* the lock goes last in server_free; the process ends just after */
+	while (rc == 0 && pid != INT_MAX && cli_pid_alive(pid) &&
+	    util_mono_ms() < end)
+		usleep(20 * 1000);
+	if (rc == 0 && pid != INT_MAX && cli_pid_alive(pid))
+		rc = 1;
 	free(dir);
 	if (rc != 0) {
 		fprintf(stderr, "mirroring stop: pid %ld still running after "
