@@ -443,8 +443,8 @@ server_run(struct cfg *cfg, int ready_fd)
 	TAILQ_INIT(&srv.draining);
 	if (server_start(&srv, err, sizeof(err)) == -1) {
 		log_error("supervisor.failed", "err=%s", LQ(err));
+		server_free(&srv);	/* the pid lock is free when start returns */
 		daemon_ready(ready_fd, err);
-		server_free(&srv);
 		return 1;
 	}
 	log_info("supervisor.listening", "addr=%s:%u app=%s state_dir=%s "

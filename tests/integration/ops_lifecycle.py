@@ -10,6 +10,7 @@ pid file and control socket are gone when `stop` returns."""
 
 import os
 import re
+import socket
 import stat
 import time
 
@@ -39,6 +40,18 @@ def body(t):
     a, b = os.path.join(t.dir, 'a.flv'), os.path.join(t.dir, 'b.flv')
     config(t, key, sink_port, sink_key, f'file:{a}')
     sink = harness.start_rtmp_sink(t, 'sink', sink_port, sink_key, kept)
+
+    # the daemon's own start-up error comes back to `start`
+    busy = socket.socket()
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    busy.bind(('127.0.0.1', t.port))
+    busy.listen(1)
+    r = t.cli('start')
+    busy.close()
+    t.check(r.returncode == 1 and f'127.0.0.1:{t.port}' in r.stderr and
+            'in use' in r.stderr, 'start with the port taken: exit 1 with '
+            'the daemon\'s error', r.stdout + r.stderr)
+    t.check_eq(t.events('supervisor.listening'), [], 'nothing listened')
 
     pid = t.start_daemon()
     t.check(harness.pid_alive(pid), 'the daemon runs after start returned')
