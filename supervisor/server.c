@@ -277,6 +277,10 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	struct http	*nh = NULL;
 	bool		 rebind;
 
+	if (srv->stopping) {
+		snprintf(err, errlen, "stopping");
+		return -1;
+	}
 	daemon_notify("RELOADING=1");
 	if (cfg_load(srv->cfg->path, &nc, &cerr) == -1) {
 		snprintf(err, errlen, "%s", cerr.msg);
