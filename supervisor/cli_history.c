@@ -85,8 +85,8 @@ cli_history_text(const struct db_session *v, size_t n)
 		    v[i].started_s;
 		if (d < 0)
 			d = 0;
-		printf("%-16s %-20s %-20s %3lld:%02lld:%02lld %-21s %12lld  %s\n",
-		    v[i].stream, started, ended, (long long)(d / 3600),
+		printf("%-16s %-20s %-20s %3lld:%02lld:%02lld %-21s %12lld  "
+		    "%s\n", v[i].stream, started, ended, (long long)(d / 3600),
 		    (long long)(d / 60 % 60), (long long)(d % 60), v[i].client,
 		    (long long)v[i].bytes_in, v[i].end_reason);
 	}

@@ -244,7 +244,7 @@ daemon_detach(const char *log_path, int *ready_fd, char *err, size_t errlen)
 		daemon_ready(p[1], why);
 		_exit(1);
 	}
-	(void)!chdir("/");		/* the caller made every path absolute */
+	(void)!chdir("/");	/* the caller made every path absolute */
 	*ready_fd = p[1];
 	return 0;
 }

@@ -108,8 +108,8 @@ metrics_streams(struct server *srv, struct evbuffer *out, uint64_t now)
 			evbuffer_add_printf(out, M_PREFIX "%s{",
 			    stream_metrics[m].name);
 			metrics_label(out, "stream", st->name, false);
-			evbuffer_add_printf(out, "} %.15g\n", stream_value(st, m,
-			    now));
+			evbuffer_add_printf(out, "} %.15g\n",
+			    stream_value(st, m, now));
 		}
 	}
 	metrics_head(out, &pubs);
@@ -266,8 +266,8 @@ metrics_procs(struct server *srv, struct evbuffer *out, bool rss)
 			if (r->pid <= 0 || metrics_proc(r->pid, &cpu, &mem) ==
 			    -1)
 				continue;
-			evbuffer_add_printf(out, M_PREFIX "%s{process=\"worker\",",
-			    m->name);
+			evbuffer_add_printf(out, M_PREFIX
+			    "%s{process=\"worker\",", m->name);
 			relay_labels(out, r, false);
 			evbuffer_add_printf(out, "} %.15g\n", rss ? mem : cpu);
 		}

@@ -447,7 +447,8 @@ server_run(struct cfg *cfg, int ready_fd)
 	TAILQ_INIT(&srv.draining);
 	if (server_start(&srv, err, sizeof(err)) == -1) {
 		log_error("supervisor.failed", "err=%s", LQ(err));
-		server_free(&srv);	/* the pid lock is free when start returns */
+		/* the pid lock is free by the time start returns */
+		server_free(&srv);
 		daemon_ready(ready_fd, err);
 		return 1;
 	}

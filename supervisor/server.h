@@ -55,7 +55,7 @@ struct server {
 	unsigned		 refused_quiet;
 	int64_t			 db_version;
 	int			 pid_fd;	/* locked pid file */
-	int			 ready_fd;	/* to `mirroring start`, or -1 */
+	int			 ready_fd;	/* to `mirroring start`; -1 */
 	uint64_t		 started_ms;
 	struct server_count	*publishes;
 	size_t			 npublishes;

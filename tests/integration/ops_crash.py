@@ -77,6 +77,14 @@ relays:
             h[0]['end_reason'], 'history: the crashed publish, closed by '
             'the next start', r.stdout)
     print(f'info history after the crash: {h[0]["end_reason"]!r}')
+    r = t.cli('history')
+    t.check(r.returncode == 0 and 'studio' in r.stdout and
+            h[0]['end_reason'] in r.stdout and h[0]['client'] in r.stdout,
+            'history (text) shows the publish, its client and end',
+            r.stdout + r.stderr)
+    r = t.cli('history', 'other')
+    t.check(r.returncode == 0 and 'no publishes recorded' in r.stdout,
+            'history of another stream is empty', r.stdout + r.stderr)
     r = t.cli('stop')
     t.check_eq(r.returncode, 0, 'stop', r.stderr)
     t.daemon_pid = None
