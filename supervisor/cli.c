@@ -286,6 +286,12 @@ cli_start_main(int argc, char **argv)
 		return 1;
 	}
 	log_init("supervisor", cfg->log_level, cfg->log_format);
+	/* so that a reload reopens it (logrotate's create mode) */
+	if (cfg->log_file == NULL && (cfg->log_file = strdup(log_path)) ==
+	    NULL) {
+		daemon_ready(ready_fd, "out of memory");
+		return 1;
+	}
 	return server_run(cfg, ready_fd);
 }
 

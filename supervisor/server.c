@@ -306,6 +306,10 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	}
 	cfg_free(srv->cfg);
 	srv->cfg = nc;
+	/* a rotated log file gets a new one; the old fds stay on failure */
+	if (nc->log_file != NULL && daemon_log_redirect(nc->log_file, err,
+	    errlen) == -1)
+		log_warnx("log.reopen_failed", "err=%s", LQ(err));
 	log_set_level(nc->log_level);
 	log_info("config.reloaded", "path=%s streams=%zu", LQ(nc->path),
 	    nc->nstreams);

@@ -4,11 +4,13 @@
 seconds no worker is left and the RTMP sink's connection is closed (so
 nothing pushes on).  The crash leaves mirroring.pid and control.sock
 behind; the next `mirroring start` takes both over and serves, and the
-recording of the file relay is readable (its worker closed it on EOF)."""
+recording of the file relay is readable (its worker closed it on EOF).
+A moved log file is replaced by a new one at the next reload."""
 
 import json
 import os
 import signal
+import stat
 import time
 
 import harness
@@ -85,10 +87,22 @@ relays:
     r = t.cli('history', 'other')
     t.check(r.returncode == 0 and 'no publishes recorded' in r.stdout,
             'history of another stream is empty', r.stdout + r.stderr)
+    # logrotate's create mode: move the file, reload, a new one appears
+    os.rename(t.log_path, t.log_path + '.1')
+    r = t.cli('reload')
+    t.check_eq(r.returncode, 0, 'reload after moving the log', r.stderr)
+    t.wait_log('config.reloaded', 2)
+    t.check_eq(stat.S_IMODE(os.stat(t.log_path).st_mode), 0o600,
+               'the reopened log file mode')
     r = t.cli('stop')
     t.check_eq(r.returncode, 0, 'stop', r.stderr)
+    t.wait_log('supervisor.stopped', 1)
     t.daemon_pid = None
     t.check_no_secret(key, sink_key)
+    with open(t.log_path + '.1', 'rb') as f:
+        old = f.read()
+    t.check(key.encode() not in old and sink_key.encode() not in old,
+            'no raw key in the rotated log either')
 
 
 if __name__ == '__main__':
