@@ -315,6 +315,15 @@ class Test:
             self.check(s.encode() not in data,
                        f'raw key {mask(s)} never appears in the log')
 
+    def check_sanitizers(self):
+        """A daemon's exit status is nobody's to see: its sanitizer
+        reports (ASan builds) land in the log file instead."""
+        with open(self.log_path, 'rb') as f:
+            data = f.read()
+        for word in (b'AddressSanitizer', b'LeakSanitizer', b'runtime error:'):
+            self.check(word not in data, f'no {word.decode()} report in the '
+                       'log')
+
     # -- child processes --------------------------------------------------
 
     def spawn(self, name, argv, env=None):

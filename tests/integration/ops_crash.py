@@ -99,6 +99,7 @@ relays:
     t.wait_log('supervisor.stopped', 1)
     t.daemon_pid = None
     t.check_no_secret(key, sink_key)
+    t.check_sanitizers()
     with open(t.log_path + '.1', 'rb') as f:
         old = f.read()
     t.check(key.encode() not in old and sink_key.encode() not in old,

@@ -214,6 +214,7 @@ relays:
         t.check(not any(secret.encode() in r for r in t.responses),
                 f'{harness.mask(secret)} is in none of the '
                 f'{len(t.responses)} responses')
+    t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
     t.check_no_secret(key, dest_key, token, new_token)
 
 

@@ -167,6 +167,7 @@ def body(t):
             'stop again: exit 1, not running', r.stderr)
     t.daemon_pid = None
     t.check_no_secret(key, sink_key)
+    t.check_sanitizers()
 
 
 if __name__ == '__main__':
