@@ -165,6 +165,31 @@ server_status(struct server *srv, struct evbuffer *out, bool json)
 		stream_status(st, out, false, now);
 }
 
+/* One stream.stats line per live stream every RELAY_STATS_MS, so a log
+ * pipeline sees the ingest as it sees each relay (relay.stats). */
+static void
+server_stream_stats(struct server *srv, uint64_t now)
+{
+	const struct stream	*st;
+	double			 kbps, fps;
+
+	if (now - srv->stats_ms < RELAY_STATS_MS)
+		return;
+	srv->stats_ms = now;
+	TAILQ_FOREACH(st, &srv->streams, entry) {
+		stream_rates(st, &kbps, &fps);
+		log_info("stream.stats", "stream=%s conn=%llu uptime_s=%llu "
+		    "kbps=%.0f fps=%.1f bytes_in=%llu video_frames=%llu "
+		    "audio_frames=%llu bad_tags=%llu", st->name,
+		    (unsigned long long)st->conn,
+		    (unsigned long long)((now - st->started_ms) / 1000), kbps,
+		    fps, (unsigned long long)st->bytes_in,
+		    (unsigned long long)st->video_frames,
+		    (unsigned long long)st->audio_frames,
+		    (unsigned long long)st->bad_tags);
+	}
+}
+
 static void
 server_on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -180,6 +205,7 @@ server_on_tick(evutil_socket_t fd, short what, void *arg)
 		server_keys_changed(srv);
 	TAILQ_FOREACH(st, &srv->streams, entry)
 		stream_tick(st, now);
+	server_stream_stats(srv, now);
 }
 
 void
@@ -445,7 +471,7 @@ server_run(struct cfg *cfg, int ready_fd)
 	srv.cfg = cfg;
 	srv.pid_fd = -1;
 	srv.ready_fd = ready_fd;
-	srv.started_ms = util_mono_ms();
+	srv.started_ms = srv.stats_ms = util_mono_ms();
 	TAILQ_INIT(&srv.sessions);
 	TAILQ_INIT(&srv.streams);
 	TAILQ_INIT(&srv.draining);

@@ -57,6 +57,7 @@ struct server {
 	int			 pid_fd;	/* locked pid file */
 	int			 ready_fd;	/* to `mirroring start`; -1 */
 	uint64_t		 started_ms;
+	uint64_t		 stats_ms;	/* last stream.stats lines */
 	struct server_count	*publishes;
 	size_t			 npublishes;
 	bool			 stopping;

@@ -115,6 +115,10 @@ def body(t):
             'keep kept its worker, moved has a new one', f'{before} {after}')
 
     t.wait_exit(pub, 30)
+    ss = t.events('stream.stats', mark, stream='studio')
+    t.check(ss and float(ss[0].get('kbps', 0)) > 100 and
+            25 <= float(ss[0].get('fps', 0)) <= 35, 'a stream.stats line '
+            'during the 14 s publish, with its rate and fps', str(ss[:1]))
     t.wait_exit(sink, 15)
     ex = t.wait_log('relay.exited', 10, since=mark, relay='keep')
     t.check_eq(ex.get('code'), '0', 'keep ended cleanly with the publish')
