@@ -264,6 +264,12 @@ server_reap(struct server *srv)
 			log_debug("supervisor.reaped", "pid=%ld", (long)pid);
 }
 
+static bool
+server_str_eq(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
 /* Takes over what a reload cannot change now; the running values stay. */
 static int
 server_reload_keep(struct server *srv, struct cfg *nc)
@@ -271,9 +277,8 @@ server_reload_keep(struct server *srv, struct cfg *nc)
 	if (strcmp(nc->listen_host, srv->cfg->listen_host) != 0 ||
 	    nc->listen_port != srv->cfg->listen_port ||
 	    strcmp(nc->state_dir, srv->cfg->state_dir) != 0 ||
-	    (nc->log_file == NULL) != (srv->cfg->log_file == NULL) ||
-	    (nc->log_file != NULL && strcmp(nc->log_file,
-	    srv->cfg->log_file) != 0))
+	    (nc->log_file != NULL && !server_str_eq(nc->log_file,
+	    srv->cfg->log_file)))
 		log_warnx("config.restart_needed", "what=%s",
 		    "listen/state_dir/log.file changes apply at the next "
 		    "start");
@@ -287,12 +292,6 @@ server_reload_keep(struct server *srv, struct cfg *nc)
 	    strdup(srv->cfg->log_file) : NULL;
 	return nc->listen_host == NULL || nc->state_dir == NULL ||
 	    (srv->cfg->log_file != NULL && nc->log_file == NULL) ? -1 : 0;
-}
-
-static bool
-server_str_eq(const char *a, const char *b)
-{
-	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
 int
