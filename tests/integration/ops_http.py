@@ -7,7 +7,8 @@ publisher paused (SIGSTOP) so nothing is in flight, the relay's
 bytes_out_total matches what its RTMP sink received, counted by a TCP
 proxy in front of it.  /api/v1/streams and /api/v1/relays are JSON, and
 no response (nor the log) holds the stream key, the destination key or
-the token.
+the token.  A reload moving http: onto a taken port is refused and the old
+port serves on; onto a free port it moves.
 
 The byte tolerance: the worker counts the FLV its muxer wrote (13-byte
 file header, then per tag an 11-byte header and a 4-byte trailer); the
@@ -22,6 +23,7 @@ measured e is about -6 bytes per packet."""
 import json
 import os
 import signal
+import socket
 import time
 
 import harness
@@ -130,6 +132,38 @@ def check_parser(t):
                              ' -1.5e3 123\n')
 
 
+def check_rebind(t, hport, token):
+    """A reload that moves http: to a port in use is refused and the old
+    port serves on; to a free one, the new port serves and the old is
+    closed.  Returns the port in use afterwards."""
+    busy = socket.socket()
+    busy.bind(('127.0.0.1', 0))
+    busy.listen(1)
+    with open(t.conf) as f:
+        text = f.read()
+    taken = busy.getsockname()[1]
+    with open(t.conf, 'w') as f:
+        f.write(text.replace(f':{hport}', f':{taken}'))
+    r = t.cli('reload')
+    busy.close()
+    t.check(r.returncode == 1 and 'cannot listen' in r.stderr,
+            'a reload onto a taken http port is refused', r.stderr)
+    get(t, hport, '/metrics', token, 'on the old port after it')
+    new = harness.free_port()
+    with open(t.conf, 'w') as f:
+        f.write(text.replace(f':{hport}', f':{new}'))
+    r = t.cli('reload')
+    t.check_eq(r.returncode, 0, 'a reload onto a free http port', r.stderr)
+    get(t, new, '/metrics', token, 'on the new port')
+    try:
+        harness.http_get(hport, '/metrics', token, timeout=2)
+        closed = False
+    except OSError:
+        closed = True
+    t.check(closed, 'the old http port is closed')
+    return new
+
+
 def body(t):
     t.responses = []
     check_parser(t)
@@ -198,6 +232,7 @@ relays:
     st, _, _ = harness.http_get(hport, '/api/v1/streams', token)
     t.check_eq(st, 401, 'the old token after the reload')
     get(t, hport, '/api/v1/relays', new_token, 'with the new token')
+    hport = check_rebind(t, hport, new_token)
 
     t.wait_exit(pub, 30)
     t.wait_exit(sink, 15)
