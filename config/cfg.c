@@ -5,6 +5,7 @@
  * by cfg_secret.c; applying a configuration is the supervisor's business.
  */
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +38,7 @@ enum cfg_type {
 #define CFG_REQUIRED	0x01
 #define CFG_DEFER	0x02	/* the section's code sets it, after a look
 				   at the other keys */
-#define CFG_KEYS_MAX	8	/* entries of a key table */
+#define CFG_KEYS_MAX	12	/* entries of a key table */
 
 struct cfg_key {
 	const char	*name;
@@ -46,11 +47,16 @@ struct cfg_key {
 	unsigned	 flags;
 };
 
+enum { TOP_HTTP = 3, TOP_HTTP_TOKEN, TOP_HTTP_TOKEN_FILE };
 static const struct cfg_key top_keys[] = {
 	{ "listen",    CFG_LISTEN,   offsetof(struct cfg, listen_host), 0 },
 	{ "app",       CFG_NAME,     offsetof(struct cfg, app),         0 },
 	{ "state_dir", CFG_PATH,     offsetof(struct cfg, state_dir),   0 },
 	{ "http",      CFG_HOSTPORT, offsetof(struct cfg, http),        0 },
+	{ "http_token", CFG_SECRET_STR, offsetof(struct cfg, http_token),
+	    CFG_DEFER },
+	{ "http_token_file", CFG_SECRET_FILE, offsetof(struct cfg, http_token),
+	    CFG_DEFER },
 	{ "log",       CFG_LOG,      0,                                 0 },
 	{ "streams",   CFG_STREAMS,  0,                                 0 },
 	{ 0 }
@@ -59,6 +65,7 @@ static const struct cfg_key top_keys[] = {
 static const struct cfg_key log_keys[] = {
 	{ "level",  CFG_LOG_LEVEL,  offsetof(struct cfg, log_level),  0 },
 	{ "format", CFG_LOG_FORMAT, offsetof(struct cfg, log_format), 0 },
+	{ "file",   CFG_STR,        offsetof(struct cfg, log_file),   0 },
 	{ 0 }
 };
 
@@ -647,10 +654,87 @@ cfg_streams(struct cfg_ctx *c, const struct cfg_node *nd, struct cfg *cfg)
 	return cfg->nstreams > 0 ? streams_unique(c, nd, cfg) : 0;
 }
 
+bool
+cfg_host_loopback(const char *host)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* A bearer token goes in an HTTP header: printable ASCII, no spaces. */
+static int
+http_token_check(struct cfg_ctx *c, const struct cfg_node *nd,
+    const struct secret *tok)
+{
+	const char	*p;
+
+	if (strlen(tok->value) < CFG_HTTP_TOKEN_MIN)
+		return fail(c, nd, "token too short (at least %d characters)",
+		    CFG_HTTP_TOKEN_MIN);
+	for (p = tok->value; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~')
+			return fail(c, nd, "token must be printable ASCII "
+			    "without spaces");
+	return 0;
+}
+
+/* http_token: or http_token_file: (not both), and a token whenever http:
+ * is bound to anything but loopback. */
+static int
+cfg_http(struct cfg_ctx *c, const struct cfg_node **seen, struct cfg *cfg)
+{
+	const struct cfg_node	*a = seen[TOP_HTTP_TOKEN];
+	const struct cfg_node	*b = seen[TOP_HTTP_TOKEN_FILE];
+	const struct cfg_key	*k = &top_keys[TOP_HTTP_TOKEN];
+	char			*host = NULL, why[160];
+	size_t			 old;
+	bool			 loop;
+
+	if (a != NULL && b != NULL) {
+		if (b->line > a->line || (b->line == a->line &&
+		    b->col > a->col))
+			a = b;
+		path_push(c, a == b ? "http_token_file" : "http_token");
+		return fail(c, a, "http_token and http_token_file are "
+		    "mutually exclusive");
+	}
+	if (a == NULL && b != NULL) {
+		a = b;
+		k = &top_keys[TOP_HTTP_TOKEN_FILE];
+	}
+	if (a != NULL && !cfg_node_null(a)) {
+		old = path_push(c, k->name);
+		if (cfg_set(c, k, a, cfg) == -1 ||
+		    http_token_check(c, a, &cfg->http_token) == -1)
+			return -1;
+		path_pop(c, old);
+	}
+	if (cfg->http == NULL)
+		return 0;
+	if (hostport_parse(cfg->http, &host, NULL, why, sizeof(why)) == -1)
+		return fail(c, seen[TOP_HTTP], "%s", why);
+	loop = cfg_host_loopback(host);
+	free(host);
+	if (!loop && cfg->http_token.value == NULL) {
+		path_push(c, "http");
+		return fail(c, seen[TOP_HTTP], "%s is not a loopback address: "
+		    "set http_token: (or http_token_file:) so that requests "
+		    "must carry it", Q(cfg->http));
+	}
+	return 0;
+}
+
 static int
 cfg_defaults(struct cfg_ctx *c, struct cfg *cfg)
 {
-	char	why[64];
+	char	why[64], *p;
 
 	if (cfg->listen_host == NULL &&
 	    hostport_parse(CFG_DEFAULT_LISTEN, &cfg->listen_host,
@@ -661,6 +745,16 @@ cfg_defaults(struct cfg_ctx *c, struct cfg *cfg)
 	if (cfg->state_dir == NULL && (cfg->state_dir =
 	    path_join(c->base_dir, CFG_DEFAULT_STATE_DIR)) == NULL)
 		goto oom;
+	if (cfg->log_file != NULL && cfg->log_file[0] == '\0') {
+		free(cfg->log_file);
+		cfg->log_file = NULL;
+	} else if (cfg->log_file != NULL) {
+		/* log.file is taken from the state directory */
+		p = path_join(cfg->state_dir, cfg->log_file);
+		free(cfg->log_file);
+		if ((cfg->log_file = p) == NULL)
+			goto oom;
+	}
 	return 0;
 oom:
 	cfg_errf(c->err, c->name, 0, 0, NULL, "out of memory");
@@ -671,11 +765,12 @@ int
 cfg_parse(const char *name, const char *text, size_t len,
     const char *base_dir, struct cfg **out, struct cfg_err *err)
 {
-	struct cfg_err	 scratch;
-	struct cfg_ctx	 c;
-	struct cfg_doc	 doc;
-	struct cfg	*cfg;
-	int		 rc = -1;
+	const struct cfg_node	*seen[CFG_KEYS_MAX] = { 0 };
+	struct cfg_err		 scratch;
+	struct cfg_ctx		 c;
+	struct cfg_doc		 doc;
+	struct cfg		*cfg;
+	int			 rc = -1;
 
 	if (err == NULL)
 		err = &scratch;
@@ -694,9 +789,9 @@ cfg_parse(const char *name, const char *text, size_t len,
 	cfg->log_level = LOGL_INFO;
 	cfg->log_format = LOG_FMT_LOGFMT;
 	if (!cfg_node_null(doc.root) &&
-	    cfg_fill(&c, doc.root, top_keys, cfg, NULL) == -1)
+	    cfg_fill(&c, doc.root, top_keys, cfg, seen) == -1)
 		goto out;
-	if (cfg_defaults(&c, cfg) == -1)
+	if (cfg_defaults(&c, cfg) == -1 || cfg_http(&c, seen, cfg) == -1)
 		goto out;
 	*out = cfg;
 	cfg = NULL;
@@ -773,6 +868,47 @@ out:
 	return rc;
 }
 
+int
+cfg_state_dir(const char *path, char **out, struct cfg_err *err)
+{
+	struct cfg_doc		 doc;
+	const struct cfg_node	*k = NULL;
+	const char		*v = CFG_DEFAULT_STATE_DIR;
+	char			*buf, *dir = NULL;
+	ssize_t			 n;
+	int			 rc = -1;
+
+	if ((buf = malloc(CFG_MAX_INPUT + 1)) == NULL ||
+	    (dir = dir_of(path)) == NULL) {
+		cfg_errf(err, path, 0, 0, NULL, "out of memory");
+		goto out;
+	}
+	if ((n = read_all(path, buf, CFG_MAX_INPUT + 1)) == -1 ||
+	    n > CFG_MAX_INPUT) {
+		cfg_errf(err, path, 0, 0, NULL, "cannot read: %s", n == -1 ?
+		    strerror(errno) : "too large");
+		goto out;
+	}
+	if (cfg_doc_parse(&doc, path, buf, (size_t)n, err) == -1)
+		goto out;
+	if (doc.root != NULL && doc.root->type == CFG_N_MAP)
+		for (k = doc.root->kids; k != NULL; k = k->next)
+			if (strcmp(k->str, "state_dir") == 0)
+				break;
+	if (k != NULL && k->val->type == CFG_N_SCALAR &&
+	    !cfg_node_null(k->val) && k->val->str[0] != '\0')
+		v = k->val->str;
+	if ((*out = path_join(dir, v)) == NULL)
+		cfg_errf(err, path, 0, 0, NULL, "out of memory");
+	else
+		rc = 0;
+	cfg_doc_clear(&doc);
+out:
+	free(buf);
+	free(dir);
+	return rc;
+}
+
 void
 cfg_free(struct cfg *cfg)
 {
@@ -801,6 +937,8 @@ cfg_free(struct cfg *cfg)
 	free(cfg->app);
 	free(cfg->state_dir);
 	free(cfg->http);
+	cfg_secret_clear(&cfg->http_token);
+	free(cfg->log_file);
 	free(cfg);
 }
 

@@ -21,6 +21,8 @@
 #define CFG_KEY_MIN		8	/* shorter stream keys are refused */
 #define CFG_NAME_MAX		64	/* stream, relay, profile names */
 #define CFG_ERR_MAX		512
+#define CFG_DEFAULT_LOG_FILE	"mirroring.log"	/* of `mirroring start` */
+#define CFG_HTTP_TOKEN_MIN	16	/* shorter bearer tokens are refused */
 
 struct secret {
 	char		*value;		/* resolved; never print it unmasked */
@@ -54,8 +56,11 @@ struct cfg {
 	char		*state_dir;	/* resolved against the config's
 					   directory when relative */
 	char		*http;		/* "host:port", NULL = off */
+	struct secret	 http_token;	/* bearer token; value NULL = none */
 	enum log_level	 log_level;
 	enum log_format	 log_format;
+	char		*log_file;	/* log.file, joined to state_dir;
+					   NULL = stderr (start: the default) */
 	struct cfg_stream *streams;
 	size_t		 nstreams;
 };
@@ -75,7 +80,17 @@ int		 cfg_parse(const char *name, const char *text, size_t len,
 /* Reads path and calls cfg_parse; I/O errors are reported the same way. */
 int		 cfg_load(const char *path, struct cfg **out, struct cfg_err *err);
 void		 cfg_free(struct cfg *);
+/*
+ * Only the state directory path's config names (default "var"), resolved
+ * like cfg_load does, even when the rest of the file is invalid: the CLI
+ * finds a running supervisor with it.  0 with *out (free it), or -1 with
+ * err when the file cannot be read or is not YAML.
+ */
+int		 cfg_state_dir(const char *path, char **out, struct cfg_err *);
 const struct cfg_stream *cfg_stream_find(const struct cfg *, const char *name);
+/* True when host (as in "host:port", without brackets) is a loopback
+ * address: 127.0.0.0/8, ::1 or localhost. */
+bool		 cfg_host_loopback(const char *host);
 /* True when name is a legal stream/relay/key name. */
 bool		 cfg_name_ok(const char *);
 

@@ -13,6 +13,7 @@ struct db;
 
 #define CLI_ENV_CONFIG	"MIRRORING_CONFIG"
 #define CLI_BUSY_MS	5000	/* a CLI waits this long on a busy database */
+#define CLI_STOP_WAIT_MS 20000	/* stop: grace for workers, flush, margin */
 
 /* The config file to use: the -c value, else $MIRRORING_CONFIG, else
  * ./mirroring.yaml. */
@@ -38,5 +39,9 @@ void		 cli_json_str(const char *);
 int		 cli_run_main(int argc, char **argv);
 int		 cli_check_main(int argc, char **argv);
 int		 cli_status_main(int argc, char **argv);
+int		 cli_start_main(int argc, char **argv);
+int		 cli_stop_main(int argc, char **argv);
+int		 cli_reload_main(int argc, char **argv);
+int		 cli_history_main(int argc, char **argv);
 
 #endif

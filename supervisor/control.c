@@ -19,6 +19,7 @@
 #include "common/ipc_ev.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "config/cfg.h"
 #include "supervisor/control.h"
 #include "supervisor/ctl_client.h"
 #include "supervisor/server.h"
@@ -67,6 +68,19 @@ control_reply(struct control_client *c, uint32_t id, bool ok,
 	evbuffer_add_buffer(out, text);
 }
 
+static bool
+control_reload(struct control *ctl, struct evbuffer *text)
+{
+	char	err[CFG_ERR_MAX];
+
+	if (server_reload(ctl->srv, err, sizeof(err)) == -1) {
+		evbuffer_add_printf(text, "%s", err);
+		return false;
+	}
+	evbuffer_add_printf(text, "reloaded %s", ctl->srv->cfg->path);
+	return true;
+}
+
 /* Runs one request; text receives the reply. */
 static bool
 control_exec(struct control *ctl, const char *cmd, size_t cmdlen, int argc,
@@ -82,6 +96,14 @@ control_exec(struct control *ctl, const char *cmd, size_t cmdlen, int argc,
 	if (cmdlen == 12 && memcmp(cmd, "keys-changed", 12) == 0) {
 		server_keys_changed(ctl->srv);
 		evbuffer_add_printf(text, "ok");
+		return true;
+	}
+	if (cmdlen == 6 && memcmp(cmd, "reload", 6) == 0)
+		return control_reload(ctl, text);
+	if (cmdlen == 4 && memcmp(cmd, "stop", 4) == 0) {
+		/* the reply is flushed by control_free at the loop's end */
+		evbuffer_add_printf(text, "stopping (pid %ld)", (long)getpid());
+		server_stop(ctl->srv, "mirroring stop");
 		return true;
 	}
 	if (cmdlen == 4 && memcmp(cmd, "ping", 4) == 0) {
@@ -252,10 +274,16 @@ control_new(struct server *srv, const char *state_dir, char *err,
 void
 control_free(struct control *ctl)
 {
+	struct control_client	*c;
+
 	if (ctl == NULL)
 		return;
-	while (!LIST_EMPTY(&ctl->clients))
-		control_client_free(LIST_FIRST(&ctl->clients));
+	while ((c = LIST_FIRST(&ctl->clients)) != NULL) {
+		/* a reply still queued ("stopping") gets one try */
+		(void)evbuffer_write(bufferevent_get_output(c->bev),
+		    bufferevent_getfd(c->bev));
+		control_client_free(c);
+	}
 	evconnlistener_free(ctl->listener);
 	unlink(ctl->path);
 	free(ctl);

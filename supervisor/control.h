@@ -1,6 +1,7 @@
 /*
  * The control socket (state_dir/control.sock, 0600): answers `mirroring
- * status` and hears "keys-changed" from the CLI.  Requests and replies
+ * status`, "reload" (refused with the config error, or applied) and
+ * "stop", and hears "keys-changed" from the CLI.  Requests and replies
  * are IPC_CTL_REQ / IPC_CTL_REPLY messages.
  */
 #ifndef CONTROL_H

@@ -910,6 +910,82 @@ db_relays_free(struct db_relay *relays, size_t n)
 	free(relays);
 }
 
+static int
+db_session_fill(struct db_session *v, sqlite3_stmt *st)
+{
+	const char	*s[4];
+	int		 i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < 4; i++)
+		if ((s[i] = (const char *)sqlite3_column_text(st, i)) == NULL)
+			s[i] = "";
+	v->id = strdup(s[0]);
+	v->stream = strdup(s[1]);
+	v->client = strdup(s[2]);
+	v->end_reason = strdup(s[3]);
+	v->started_s = sqlite3_column_int64(st, 4);
+	v->ended_s = sqlite3_column_int64(st, 5);	/* NULL reads 0 */
+	v->bytes_in = sqlite3_column_int64(st, 6);
+	return v->id == NULL || v->stream == NULL || v->client == NULL ||
+	    v->end_reason == NULL ? -1 : 0;
+}
+
+int
+db_sessions_list(struct db *db, const char *stream, unsigned limit,
+    struct db_session **out, size_t *n, char *err, size_t errlen)
+{
+	sqlite3_stmt		*st;
+	struct db_session	*v = NULL, *tmp;
+	size_t			 nv = 0, cap = 0;
+	int			 rc;
+
+	if (db_prepare(db, &st, "SELECT id, key_name, client_addr, "
+	    "end_reason, started_at, ended_at, bytes_in FROM sessions "
+	    "WHERE ?1 IS NULL OR key_name = ?1 "
+	    "ORDER BY started_at DESC, rowid DESC LIMIT ?2", "si", stream,
+	    (int64_t)limit) != SQLITE_OK)
+		return db_fail(db, "sessions", err, errlen);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nv == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((tmp = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto oom;
+			v = tmp;
+		}
+		if (db_session_fill(&v[nv++], st) == -1)
+			goto oom;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(db, "sessions", err, errlen);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	*n = nv;
+	return 0;
+oom:
+	db_errf(err, errlen, "sessions: %s", strerror(ENOMEM));
+fail:
+	sqlite3_finalize(st);
+	db_sessions_free(v, nv);
+	return -1;
+}
+
+void
+db_sessions_free(struct db_session *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].id);
+		free(v[i].stream);
+		free(v[i].client);
+		free(v[i].end_reason);
+	}
+	free(v);
+}
+
 int
 db_relay_add(struct db *db, const char *stream, const char *name,
     const char *url, const char *profile, bool enabled, char *err,

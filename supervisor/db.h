@@ -101,6 +101,24 @@ int		 db_relay_set_enabled(struct db *, const char *stream,
 int		 db_relay_rm(struct db *, const char *stream, const char *name,
 		    char *err, size_t errlen);
 
+/* One publish of the history, newest first. */
+struct db_session {
+	char		*id;
+	char		*stream;	/* the key's name */
+	char		*client;	/* address:port */
+	char		*end_reason;	/* "" while live or unknown */
+	int64_t		 started_s;	/* unix seconds */
+	int64_t		 ended_s;	/* 0 while live */
+	int64_t		 bytes_in;
+};
+
+/* The last limit publishes of stream (all when NULL), newest first; *out
+ * is freed with db_sessions_free. */
+int		 db_sessions_list(struct db *, const char *stream,
+		    unsigned limit, struct db_session **out, size_t *n,
+		    char *err, size_t errlen);
+void		 db_sessions_free(struct db_session *, size_t);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int64_t		 db_data_version(struct db *);
 

@@ -1,6 +1,6 @@
 /*
  * mirroring: an RTMP restreaming server.  This file only picks the
- * sub-command; see cli.c, cli_key.c and cli_relay.c.
+ * sub-command; see cli.c, cli_key.c, cli_relay.c and cli_history.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +13,12 @@ static const char usage[] =
     "usage: mirroring <command> [options]\n"
     "\n"
     "  run     [-c FILE]           run the supervisor in the foreground\n"
+    "  start   [-c FILE]           start it in the background\n"
+    "  stop    [-c FILE]           stop it gracefully\n"
+    "  reload  [-c FILE]           apply the changed config\n"
     "  check   [-c FILE]           validate the config\n"
     "  status  [-c FILE] [--json]  show live streams\n"
+    "  history [STREAM] [--json]   past publishes\n"
     "  key     add|list|enable|disable|rm|regen ...  manage stream keys\n"
     "  relay   add|list|enable|disable|rm ...  manage relays\n"
     "\n"
@@ -28,6 +32,10 @@ static const struct {
 	{ "run", cli_run_main },
 	{ "check", cli_check_main },
 	{ "status", cli_status_main },
+	{ "start", cli_start_main },
+	{ "stop", cli_stop_main },
+	{ "reload", cli_reload_main },
+	{ "history", cli_history_main },
 	{ "key", cli_key_main },
 	{ "relay", cli_relay_main },
 };

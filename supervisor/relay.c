@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,10 +207,22 @@ relay_send_start(struct relay *r)
 		relay_send(r, st->gop[i]);
 }
 
-/* The child: only async-signal-safe calls between fork and exec. */
+/*
+ * The child: only async-signal-safe calls between fork and exec (prctl
+ * and getppid are plain system calls).  A worker exits by itself on EOF
+ * of fd 3 when we die, closing its destination within 0.5 s.
+ * PDEATHSIG (it survives execve) is the second line, for a worker stuck
+ * where it does not look at fd 3; not for file: relays, where killing
+ * the worker at once would cost the recording its trailer (an .mp4
+ * without its index does not play).
+ */
 static void __attribute__((noreturn))
-relay_exec(int fd, const char *path, char *const argv[])
+relay_exec(int fd, const char *path, char *const argv[], pid_t parent,
+    bool deathsig)
 {
+	if (deathsig && (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    getppid() != parent))
+		_exit(127);		/* the parent died before prctl */
 	if (fd == IPC_WORKER_FD) {
 		if (fcntl(fd, F_SETFD, 0) == -1)
 			_exit(127);
@@ -227,12 +240,16 @@ relay_spawn(struct relay *r)
 			    r->stream_name, "--relay", r->name, NULL };
 	unsigned	 delay;
 	int		 sv[2];
-	pid_t		 pid;
+	pid_t		 pid, self = getpid();
+	bool		 deathsig = strncmp(r->url, "file:", 5) != 0;
 
 	r->attempts++;
 	r->spawned_ms = r->status_ms = util_mono_ms();
 	r->hello = false;
 	r->dropping = false;
+	r->prev_bytes_out += r->status.bytes_out;
+	r->prev_dropped += r->status.packets_dropped;
+	r->prev_reconnects += r->status.reconnects;
 	memset(&r->status, 0, sizeof(r->status));
 	r->last_error[0] = '\0';
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
@@ -250,7 +267,7 @@ relay_spawn(struct relay *r)
 		return;
 	}
 	if (pid == 0)
-		relay_exec(sv[1], path, argv);
+		relay_exec(sv[1], path, argv, self, deathsig);
 	close(sv[1]);
 	r->pid = pid;
 	evutil_make_socket_nonblocking(sv[0]);
@@ -545,12 +562,17 @@ relay_tick(struct relay *r, uint64_t now)
 	}
 }
 
+const char *
+relay_state(const struct relay *r)
+{
+	return r->pid > 0 ? relay_state_name(r->status.state) : "down";
+}
+
 void
 relay_status(const struct relay *r, struct evbuffer *out, bool json)
 {
 	char		err[LOG_QMAX];
-	const char	*state = r->pid > 0 ?
-			    relay_state_name(r->status.state) : "down";
+	const char	*state = relay_state(r);
 	size_t		i, o = 0;
 
 	if (!json) {

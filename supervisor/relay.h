@@ -54,6 +54,11 @@ struct relay {
 	uint64_t		 status_ms;	/* last STATUS (or spawn) */
 	uint64_t		 stats_ms;	/* last relay.stats line */
 	uint64_t		 dropped;	/* tags the budget cost us */
+	/* what earlier workers of this relay reported (metrics counters
+	 * keep counting across restarts) */
+	uint64_t		 prev_bytes_out;
+	uint64_t		 prev_dropped;
+	uint32_t		 prev_reconnects;
 	struct ipc_status	 status;	/* latest from the worker */
 	char			 last_error[IPC_STATUS_ERR_MAX + 1];
 };
@@ -71,6 +76,9 @@ bool		 relay_reap(struct server *, pid_t, int wstatus);
 /* The 1 s tick: watchdog and stats lines. */
 void		 relay_tick(struct relay *, uint64_t now_ms);
 void		 relay_status(const struct relay *, struct evbuffer *, bool json);
+/* "starting", "connecting", "live", "backoff", "stopped", "stalled", or
+ * "down" with no worker: the state status and metrics show. */
+const char	*relay_state(const struct relay *);
 /* Shutdown: SIGKILL the worker and free at once. */
 void		 relay_free(struct relay *);
 /* The worker binary: $MIRRORING_WORKER, else mirroring-worker beside our

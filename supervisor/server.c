@@ -10,12 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "config/cfg.h"
 #include "supervisor/control.h"
+#include "supervisor/daemon.h"
 #include "supervisor/db.h"
+#include "supervisor/http.h"
 #include "supervisor/ingest.h"
 #include "supervisor/server.h"
 #include "supervisor/session.h"
@@ -87,6 +90,52 @@ server_keys_changed(struct server *srv)
 		stream_relays_apply(st);
 }
 
+/* One line on the supervisor itself: who, how long, where. */
+static void
+server_status_head(struct server *srv, struct evbuffer *out, uint64_t now)
+{
+	const struct stream	*st;
+	const struct relay	*r;
+	uint64_t		 up = (now - srv->started_ms) / 1000;
+	unsigned		 nst = 0, nrl = 0, nlive = 0;
+
+	TAILQ_FOREACH(st, &srv->streams, entry) {
+		nst++;
+		TAILQ_FOREACH(r, &st->relays, entry) {
+			nrl++;
+			nlive += r->pid > 0 && r->status.state == IPC_ST_LIVE;
+		}
+	}
+	evbuffer_add_printf(out, "mirroring pid %ld, up %llu:%02llu:%02llu, "
+	    "rtmp %s:%u, http %s; %u live stream%s, relays %u/%u live\n\n",
+	    (long)getpid(), (unsigned long long)(up / 3600),
+	    (unsigned long long)(up / 60 % 60), (unsigned long long)(up % 60),
+	    srv->cfg->listen_host, srv->cfg->listen_port,
+	    srv->cfg->http != NULL ? srv->cfg->http : "off", nst,
+	    nst == 1 ? "" : "s", nlive, nrl);
+}
+
+void
+server_count_publish(struct server *srv, const char *name)
+{
+	struct server_count	*v;
+	size_t			 i;
+
+	for (i = 0; i < srv->npublishes; i++)
+		if (strcmp(srv->publishes[i].name, name) == 0) {
+			srv->publishes[i].n++;
+			return;
+		}
+	if ((v = reallocarray(srv->publishes, srv->npublishes + 1,
+	    sizeof(*v))) == NULL)
+		return;			/* a metric less, nothing else */
+	srv->publishes = v;
+	if ((v[i].name = strdup(name)) == NULL)
+		return;
+	v[i].n = 1;
+	srv->npublishes++;
+}
+
 void
 server_status(struct server *srv, struct evbuffer *out, bool json)
 {
@@ -105,6 +154,7 @@ server_status(struct server *srv, struct evbuffer *out, bool json)
 		evbuffer_add_printf(out, "]}\n");
 		return;
 	}
+	server_status_head(srv, out, now);
 	if (TAILQ_EMPTY(&srv->streams)) {
 		evbuffer_add_printf(out, "no live streams\n");
 		return;
@@ -113,6 +163,31 @@ server_status(struct server *srv, struct evbuffer *out, bool json)
 	    "STREAM", "CLIENT", "UPTIME", "VIDEO", "AUDIO", "INGEST");
 	TAILQ_FOREACH(st, &srv->streams, entry)
 		stream_status(st, out, false, now);
+}
+
+/* One stream.stats line per live stream every RELAY_STATS_MS, so a log
+ * pipeline sees the ingest as it sees each relay (relay.stats). */
+static void
+server_stream_stats(struct server *srv, uint64_t now)
+{
+	const struct stream	*st;
+	double			 kbps, fps;
+
+	if (now - srv->stats_ms < RELAY_STATS_MS)
+		return;
+	srv->stats_ms = now;
+	TAILQ_FOREACH(st, &srv->streams, entry) {
+		stream_rates(st, &kbps, &fps);
+		log_info("stream.stats", "stream=%s conn=%llu uptime_s=%llu "
+		    "kbps=%.0f fps=%.1f bytes_in=%llu video_frames=%llu "
+		    "audio_frames=%llu bad_tags=%llu", st->name,
+		    (unsigned long long)st->conn,
+		    (unsigned long long)((now - st->started_ms) / 1000), kbps,
+		    fps, (unsigned long long)st->bytes_in,
+		    (unsigned long long)st->video_frames,
+		    (unsigned long long)st->audio_frames,
+		    (unsigned long long)st->bad_tags);
+	}
 }
 
 static void
@@ -130,6 +205,7 @@ server_on_tick(evutil_socket_t fd, short what, void *arg)
 		server_keys_changed(srv);
 	TAILQ_FOREACH(st, &srv->streams, entry)
 		stream_tick(st, now);
+	server_stream_stats(srv, now);
 }
 
 void
@@ -152,7 +228,7 @@ server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
 /* Publishers are closed, so every worker gets EOS and may flush and close
  * its destination; the loop ends when the last has exited, or after the
  * grace period (server_free kills stragglers). */
-static void
+void
 server_stop(struct server *srv, const char *why)
 {
 	struct session	*s, *next;
@@ -161,8 +237,11 @@ server_stop(struct server *srv, const char *why)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
-	log_info("supervisor.stopping", "reason=%s", why);
+	log_info("supervisor.stopping", "reason=%s", LQ(why));
+	daemon_notify("STOPPING=1");
 	ingest_close(srv);
+	http_free(srv->http);
+	srv->http = NULL;
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		session_close(s, "server stopping", false);
@@ -185,45 +264,89 @@ server_reap(struct server *srv)
 			log_debug("supervisor.reaped", "pid=%ld", (long)pid);
 }
 
-/* SIGHUP: a new config is parsed whole and then swapped in; an invalid
- * one leaves everything as it was. */
-static void
-server_reload(struct server *srv)
+static bool
+server_str_eq(const char *a, const char *b)
 {
-	struct cfg	*nc;
-	struct cfg_err	 cerr;
-	char		 err[DB_ERR_MAX];
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
 
-	if (cfg_load(srv->cfg->path, &nc, &cerr) == -1) {
-		log_error("config.rejected", "err=%s", LQ(cerr.msg));
-		return;
-	}
+/* Takes over what a reload cannot change now; the running values stay. */
+static int
+server_reload_keep(struct server *srv, struct cfg *nc)
+{
 	if (strcmp(nc->listen_host, srv->cfg->listen_host) != 0 ||
 	    nc->listen_port != srv->cfg->listen_port ||
-	    strcmp(nc->state_dir, srv->cfg->state_dir) != 0)
+	    strcmp(nc->state_dir, srv->cfg->state_dir) != 0 ||
+	    (nc->log_file != NULL && !server_str_eq(nc->log_file,
+	    srv->cfg->log_file)))
 		log_warnx("config.restart_needed", "what=%s",
-		    "listen/state_dir changes apply at the next start");
-	if (db_sync_file_keys(srv->db, nc, err, sizeof(err)) == -1) {
-		log_error("config.rejected", "err=%s", LQ(err));
-		cfg_free(nc);
-		return;
-	}
+		    "listen/state_dir/log.file changes apply at the next "
+		    "start");
 	free(nc->listen_host);
 	free(nc->state_dir);
+	free(nc->log_file);
 	nc->listen_host = strdup(srv->cfg->listen_host);
 	nc->listen_port = srv->cfg->listen_port;
 	nc->state_dir = strdup(srv->cfg->state_dir);
-	if (nc->listen_host == NULL || nc->state_dir == NULL) {
-		log_error("config.rejected", "err=%s", "out of memory");
-		cfg_free(nc);
-		return;
+	nc->log_file = srv->cfg->log_file != NULL ?
+	    strdup(srv->cfg->log_file) : NULL;
+	return nc->listen_host == NULL || nc->state_dir == NULL ||
+	    (srv->cfg->log_file != NULL && nc->log_file == NULL) ? -1 : 0;
+}
+
+int
+server_reload(struct server *srv, char *err, size_t errlen)
+{
+	struct cfg	*nc;
+	struct cfg_err	 cerr;
+	struct http	*nh = NULL;
+	bool		 rebind;
+
+	if (srv->stopping) {
+		snprintf(err, errlen, "stopping");
+		return -1;
+	}
+	daemon_notify("RELOADING=1");
+	if (cfg_load(srv->cfg->path, &nc, &cerr) == -1) {
+		snprintf(err, errlen, "%s", cerr.msg);
+		goto fail;
+	}
+	if (server_reload_keep(srv, nc) == -1) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_cfg;
+	}
+	/* a new http: address is bound before anything else changes, so
+	 * a port in use rejects the whole reload */
+	rebind = !server_str_eq(nc->http, srv->cfg->http);
+	if (rebind && nc->http != NULL &&
+	    (nh = http_new(srv, nc->http, err, errlen)) == NULL)
+		goto fail_cfg;
+	if (db_sync_file_keys(srv->db, nc, err, errlen) == -1) {
+		http_free(nh);
+		goto fail_cfg;
+	}
+	if (rebind) {
+		http_free(srv->http);
+		srv->http = nh;
 	}
 	cfg_free(srv->cfg);
 	srv->cfg = nc;
+	/* a rotated log file gets a new one; the old fds stay on failure */
+	if (nc->log_file != NULL && daemon_log_redirect(nc->log_file, err,
+	    errlen) == -1)
+		log_warnx("log.reopen_failed", "err=%s", LQ(err));
 	log_set_level(nc->log_level);
 	log_info("config.reloaded", "path=%s streams=%zu", LQ(nc->path),
 	    nc->nstreams);
 	server_keys_changed(srv);	/* and relays */
+	daemon_notify("READY=1");
+	return 0;
+fail_cfg:
+	cfg_free(nc);
+fail:
+	log_error("config.rejected", "err=%s", LQ(err));
+	daemon_notify("READY=1");
+	return -1;
 }
 
 static void
@@ -233,50 +356,69 @@ server_on_signal(evutil_socket_t sig, short what, void *arg)
 
 	if (sig == SIGCHLD)
 		server_reap(srv);
-	else if (sig == SIGHUP)
-		server_reload(srv);
+	else if (sig == SIGHUP) {
+		char	err[CFG_ERR_MAX];
+
+		(void)server_reload(srv, err, sizeof(err));	/* logged */
+	}
 	else
 		server_stop(srv, sig == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-/* Everything up to serving; a failure here ends the process. */
-static void
-server_start(struct server *srv)
+/* Everything up to serving: 0, or -1 with err (nothing served yet). */
+static int
+server_start(struct server *srv, char *err, size_t errlen)
 {
 	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	struct timeval	 tick = { SERVER_TICK_MS / 1000, 0 };
-	char		 err[DB_ERR_MAX];
+	char		 why[DB_ERR_MAX];
 	int		 i;
 
-	if ((srv->base = event_base_new()) == NULL)
-		fatalx("supervisor.failed", "err=%s", "event_base_new");
+	/* first, so a second supervisor touches nothing of the first's */
+	if ((srv->pid_fd = daemon_pidfile_lock(srv->cfg->state_dir, err,
+	    errlen)) == -1)
+		return -1;
+	if ((srv->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "event_base_new failed");
+		return -1;
+	}
 	/* a CLI may hold the write lock for a moment: wait for it here,
 	 * before serving, and never after */
-	if ((srv->db = db_open(srv->cfg->state_dir, SERVER_DB_START_MS, err,
-	    sizeof(err))) == NULL ||
-	    db_sync_file_keys(srv->db, srv->cfg, err, sizeof(err)) == -1 ||
-	    db_sessions_recover(srv->db, util_wall_s(), err, sizeof(err)) ==
-	    -1 || keys_load(&srv->keys, srv->db, err, sizeof(err)) == -1 ||
-	    server_relays_load(srv, err, sizeof(err)) == -1)
-		fatalx("supervisor.failed", "state_dir=%s err=%s",
-		    LQ(srv->cfg->state_dir), LQ(err));
+	if ((srv->db = db_open(srv->cfg->state_dir, SERVER_DB_START_MS, why,
+	    sizeof(why))) == NULL ||
+	    db_sync_file_keys(srv->db, srv->cfg, why, sizeof(why)) == -1 ||
+	    db_sessions_recover(srv->db, util_wall_s(), why, sizeof(why)) ==
+	    -1 || keys_load(&srv->keys, srv->db, why, sizeof(why)) == -1 ||
+	    server_relays_load(srv, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "state_dir %s: %s", srv->cfg->state_dir,
+		    why);
+		return -1;
+	}
 	db_set_busy_timeout(srv->db, 0);
 	srv->db_version = db_data_version(srv->db);
 	if ((srv->control = control_new(srv, srv->cfg->state_dir, err,
-	    sizeof(err))) == NULL ||
+	    errlen)) == NULL ||
 	    ingest_listen(srv, srv->cfg->listen_host, srv->cfg->listen_port,
-	    err, sizeof(err)) == -1)
-		fatalx("supervisor.failed", "err=%s", LQ(err));
+	    err, errlen) == -1)
+		return -1;
+	if (srv->cfg->http != NULL && (srv->http = http_new(srv,
+	    srv->cfg->http, err, errlen)) == NULL)
+		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < 4; i++)
 		if ((srv->sig_ev[i] = evsignal_new(srv->base, sigs[i],
 		    server_on_signal, srv)) == NULL ||
-		    evsignal_add(srv->sig_ev[i], NULL) == -1)
-			fatalx("supervisor.failed", "err=%s", "signal setup");
+		    evsignal_add(srv->sig_ev[i], NULL) == -1) {
+			snprintf(err, errlen, "signal setup failed");
+			return -1;
+		}
 	if ((srv->tick_ev = event_new(srv->base, -1, EV_PERSIST,
 	    server_on_tick, srv)) == NULL || evtimer_add(srv->tick_ev,
-	    &tick) == -1)
-		fatalx("supervisor.failed", "err=%s", "timer setup");
+	    &tick) == -1) {
+		snprintf(err, errlen, "timer setup failed");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -296,6 +438,7 @@ server_free(struct server *srv)
 		relay_free(r);		/* SIGKILLs a straggler */
 	}
 	ingest_close(srv);
+	http_free(srv->http);
 	control_free(srv->control);
 	if (srv->stop_ev != NULL)
 		event_free(srv->stop_ev);
@@ -307,36 +450,44 @@ server_free(struct server *srv)
 	db_close(srv->db, SERVER_DB_CLOSE_MS);
 	keys_clear(&srv->keys);
 	db_relays_free(srv->relays, srv->nrelays);
+	for (i = 0; i < (int)srv->npublishes; i++)
+		free(srv->publishes[i].name);
+	free(srv->publishes);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	/* last: a waiting `mirroring stop` returns once this is released */
+	daemon_pidfile_release(srv->pid_fd, srv->cfg->state_dir);
 	cfg_free(srv->cfg);
-	event_base_free(srv->base);
-}
-
-/* Parsed and validated, but not acted on yet: say so instead of
- * pretending. */
-static void
-server_warn_unsupported(const struct cfg *cfg)
-{
-	if (cfg->http != NULL)
-		log_warnx("config.unsupported", "key=http addr=%s reason=%s",
-		    LQ(cfg->http), LQ("the HTTP status server is not built "
-		    "yet (issue #5)"));
 }
 
 int
-server_run(struct cfg *cfg)
+server_run(struct cfg *cfg, int ready_fd)
 {
 	struct server	srv;
+	char		err[CFG_ERR_MAX];
 
 	memset(&srv, 0, sizeof(srv));
 	srv.cfg = cfg;
+	srv.pid_fd = -1;
+	srv.ready_fd = ready_fd;
+	srv.started_ms = srv.stats_ms = util_mono_ms();
 	TAILQ_INIT(&srv.sessions);
 	TAILQ_INIT(&srv.streams);
 	TAILQ_INIT(&srv.draining);
-	server_start(&srv);
+	if (server_start(&srv, err, sizeof(err)) == -1) {
+		log_error("supervisor.failed", "err=%s", LQ(err));
+		/* the pid lock is free by the time start returns */
+		server_free(&srv);
+		daemon_ready(ready_fd, err);
+		return 1;
+	}
 	log_info("supervisor.listening", "addr=%s:%u app=%s state_dir=%s "
-	    "keys=%zu worker=%s", cfg->listen_host, cfg->listen_port, cfg->app,
-	    LQ(cfg->state_dir), srv.keys.n, LQ(relay_worker_path()));
-	server_warn_unsupported(cfg);
+	    "keys=%zu worker=%s http=%s pid=%ld", cfg->listen_host,
+	    cfg->listen_port, cfg->app, LQ(cfg->state_dir), srv.keys.n,
+	    LQ(relay_worker_path()), cfg->http != NULL ? cfg->http : "off",
+	    (long)getpid());
+	daemon_ready(ready_fd, NULL);
+	daemon_notify("READY=1");
 	event_base_dispatch(srv.base);
 	server_free(&srv);
 	log_info("supervisor.stopped", "%s", "");

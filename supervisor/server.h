@@ -20,11 +20,18 @@ struct event;
 struct event_base;
 struct evconnlistener;
 struct control;
+struct http;
 struct session;
 struct stream;
 
 TAILQ_HEAD(session_list, session);
 TAILQ_HEAD(stream_list, stream);
+
+/* Publishes per stream name since the supervisor started (metrics). */
+struct server_count {
+	char		*name;
+	uint64_t	 n;
+};
 
 struct server {
 	struct event_base	*base;
@@ -35,6 +42,7 @@ struct server {
 	size_t			 nrelays;
 	struct evconnlistener	*listener;
 	struct control		*control;
+	struct http		*http;		/* NULL when http: is off */
 	struct event		*tick_ev;
 	struct event		*sig_ev[4];	/* TERM, INT, HUP, CHLD */
 	struct event		*stop_ev;	/* stop waiting for workers */
@@ -46,12 +54,29 @@ struct server {
 	uint64_t		 refused_log_ms;	/* see ingest.c */
 	unsigned		 refused_quiet;
 	int64_t			 db_version;
+	int			 pid_fd;	/* locked pid file */
+	int			 ready_fd;	/* to `mirroring start`; -1 */
+	uint64_t		 started_ms;
+	uint64_t		 stats_ms;	/* last stream.stats lines */
+	struct server_count	*publishes;
+	size_t			 npublishes;
 	bool			 stopping;
 };
 
-/* Runs the supervisor in the foreground until SIGTERM/SIGINT; returns the
- * process exit status.  cfg is owned by the server from here on. */
-int		 server_run(struct cfg *cfg);
+/* Runs the supervisor until SIGTERM/SIGINT or `mirroring stop`; returns
+ * the process exit status.  cfg is owned by the server from here on.
+ * ready_fd (-1 for none) hears daemon_ready() once it serves or failed
+ * to. */
+int		 server_run(struct cfg *cfg, int ready_fd);
+/* Parses and validates the config file anew and applies the difference;
+ * an invalid file changes nothing.  0, or -1 with err (file:line:col:
+ * path: message).  SIGHUP and `mirroring reload` land here. */
+int		 server_reload(struct server *, char *err, size_t errlen);
+/* Starts a graceful stop: publishers closed, workers given EOS and
+ * RELAY_GRACE_MS to close their destinations, then the loop ends. */
+void		 server_stop(struct server *, const char *why);
+/* Counts one publish of stream name (for /metrics). */
+void		 server_count_publish(struct server *, const char *name);
 struct stream	*server_stream_find(struct server *, const char *name);
 /* Re-reads the key table and ends every publish whose key was removed,
  * disabled or changed.  Called on "keys-changed", and when the database

@@ -132,6 +132,7 @@ stream_new(struct server *srv, const char *name, const char *key,
 	db_session_start(srv->db, st->id, st->name, st->client,
 	    util_wall_s());
 	db_key_touch(srv->db, st->name, util_wall_s());
+	server_count_publish(srv, st->name);
 	log_info("publish.started", "conn=%llu stream=%s key=%s client=%s",
 	    (unsigned long long)conn, st->name, MASK(key), st->client);
 	stream_relays_apply(st);	/* starts them all */
@@ -354,8 +355,7 @@ stream_tick(struct stream *st, uint64_t now_ms)
 		stream_log_codecs(st);
 }
 
-/* kbit/s and fps over the last STREAM_RATE_TICKS ticks. */
-static void
+void
 stream_rates(const struct stream *st, double *kbps, double *fps)
 {
 	unsigned	oldest = (st->rate_i + 1) % STREAM_RATE_TICKS;

@@ -81,6 +81,8 @@ int		 stream_on_media(struct stream *, uint8_t type, uint32_t ts_ms,
 int		 stream_on_metadata(struct stream *, uint32_t ts_ms,
 		    const uint8_t *, size_t, const char **why);
 void		 stream_tick(struct stream *, uint64_t now_ms);
+/* Ingest kbit/s and video fps over the last STREAM_RATE_TICKS ticks. */
+void		 stream_rates(const struct stream *, double *kbps, double *fps);
 /* Makes the stream's workers match the YAML and CLI relays: stops those
  * removed, disabled or changed, starts new and changed ones; unchanged
  * ones keep streaming.  At publish start it starts them all. */

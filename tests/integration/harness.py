@@ -163,6 +163,7 @@ class Test:
         self.conf = os.path.join(self.dir, 'mirroring.yaml')
         self.log_path = os.path.join(self.dir, 'supervisor.log')
         self.sup = None
+        self.daemon_pid = None      # a `mirroring start` supervisor
         self.procs = []
         self.checks = 0
         self.failures = []
@@ -196,12 +197,15 @@ class Test:
     def url(self, key, app='live'):
         return f'rtmp://127.0.0.1:{self.port}/{app}/{key}'
 
-    def write_config(self, streams, extra=''):
+    def write_config(self, streams, extra='', log_file=False):
         """streams: {name: key} or {name: 'raw yaml lines'} (a str value
-        that contains ':' is pasted as the stream's body)."""
+        that contains ':' is pasted as the stream's body).  log_file:
+        the supervisor itself writes its log to self.log_path (for
+        `mirroring start`, whose output is not ours to redirect)."""
+        log = 'log: { level: debug, format: logfmt' + \
+            (f', file: {self.log_path} }}' if log_file else ' }')
         lines = [f'listen: 127.0.0.1:{self.port}', 'app: live',
-                 f'state_dir: {self.state_dir}',
-                 'log: { level: debug, format: logfmt }']
+                 f'state_dir: {self.state_dir}', log]
         if extra:
             lines.append(extra.rstrip('\n'))
         lines.append('streams:')
@@ -225,6 +229,19 @@ class Test:
                                     env=self._env(env))
         self.wait_log('supervisor.listening', 10,
                       addr=f'127.0.0.1:{self.port}')
+
+    def start_daemon(self, env=None):
+        """`mirroring start`: returns once it says it serves (the config
+        must have log_file=True); remembers the daemon's pid."""
+        import re
+        r = self.cli('start', env=env)
+        self.check(r.returncode == 0, 'mirroring start exits 0',
+                   r.stdout + r.stderr)
+        m = re.search(r'started \(pid (\d+)\)', r.stdout)
+        self.check(m is not None, 'mirroring start names the daemon pid',
+                   r.stdout + r.stderr)
+        self.daemon_pid = int(m.group(1))
+        return self.daemon_pid
 
     def _env(self, extra):
         env = dict(os.environ)
@@ -298,6 +315,15 @@ class Test:
             self.check(s.encode() not in data,
                        f'raw key {mask(s)} never appears in the log')
 
+    def check_sanitizers(self):
+        """A daemon's exit status is nobody's to see: its sanitizer
+        reports (ASan builds) land in the log file instead."""
+        with open(self.log_path, 'rb') as f:
+            data = f.read()
+        for word in (b'AddressSanitizer', b'LeakSanitizer', b'runtime error:'):
+            self.check(word not in data, f'no {word.decode()} report in the '
+                       'log')
+
     # -- child processes --------------------------------------------------
 
     def spawn(self, name, argv, env=None):
@@ -337,6 +363,8 @@ class Test:
                 stop_proc(p, 5, group=True)
         if self.sup is not None:
             stop_proc(self.sup, 10 * SLOW)
+        if self.daemon_pid is not None and pid_alive(self.daemon_pid):
+            kill_pid(self.daemon_pid, 10 * SLOW)
         if failed:
             print(f'kept {self.dir}')
             tail = self.log_lines()[-40:]
@@ -385,6 +413,30 @@ def stop_proc(p, grace, group=False):
         except ProcessLookupError:
             pass
         return p.wait()
+
+
+def pid_alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError):
+        return False
+
+
+def kill_pid(pid, grace):
+    """SIGTERM a process that is not our child, then SIGKILL after grace
+    s; returns once it is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        end = time.monotonic() + grace
+        while pid_alive(pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        if not pid_alive(pid):
+            return
 
 
 def run(name, body, tools=('ffmpeg', 'ffprobe')):
@@ -941,3 +993,204 @@ def gst_publish_test(name, sink):
             'flvmux', 'name=m', 'streamable=true', '!',
             sink, f'location={t.url(key)}', 'sync=true'])
     publish_test(name, publisher, prepare=lambda: need_gst_element(sink))
+
+
+# -- operations: counting proxy, HTTP, Prometheus text ----------------------
+
+class CountingProxy:
+    """A TCP proxy on 127.0.0.1:port in front of 127.0.0.1:backend (in
+    this process, on threads) counting the bytes each way, so a test
+    knows what a sink really received."""
+
+    def __init__(self, port, backend):
+        import threading
+        self.up = 0                 # client -> backend
+        self.down = 0
+        self.lock = threading.Lock()
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind(('127.0.0.1', port))
+        self.ls.listen(4)
+        self.backend = backend
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            try:
+                b = socket.create_connection(('127.0.0.1', self.backend))
+            except OSError:
+                c.close()
+                continue
+            threading.Thread(target=self._pipe, args=(c, b, True),
+                             daemon=True).start()
+            threading.Thread(target=self._pipe, args=(b, c, False),
+                             daemon=True).start()
+
+    def _pipe(self, a, b, up):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                with self.lock:
+                    if up:
+                        self.up += len(d)
+                    else:
+                        self.down += len(d)
+                b.sendall(d)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def sent(self):
+        with self.lock:
+            return self.up
+
+    def close(self):
+        self.ls.close()
+
+
+def http_get(port, path, token=None, timeout=5):
+    """(status, headers, body bytes) of GET http://127.0.0.1:port/path."""
+    import http.client
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout * SLOW)
+    try:
+        hdrs = {'Authorization': f'Bearer {token}'} if token else {}
+        c.request('GET', path, headers=hdrs)
+        r = c.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        c.close()
+
+
+def parse_prometheus(text):
+    """Parses the Prometheus text exposition format (0.0.4) strictly and
+    returns {family: {'type': t, 'help': h, 'samples': [(name, {label:
+    value}, float)]}}; raises ValueError naming the first bad line.
+    Checked: the text ends in a newline and has no blank lines; HELP and
+    TYPE at most once per family and TYPE before its samples; metric and
+    label names; label values with only \\\\, \\" and \\n escapes;
+    float values (Go ParseFloat forms, NaN, +Inf, -Inf) and optional
+    integer timestamps; every sample belongs to a family with a TYPE;
+    families are contiguous; no series twice; counters are >= 0."""
+    import re
+    name_re = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*')
+    label_re = re.compile(r'[a-zA-Z_][a-zA-Z0-9_]*')
+    float_re = re.compile(r'[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|'
+                          r'[+-]?Inf$|NaN$')
+    types = ('counter', 'gauge', 'histogram', 'summary', 'untyped')
+    if not text.endswith('\n'):
+        raise ValueError('the text does not end with a newline')
+    fams, done, series, cur = {}, set(), set(), None
+
+    def family_of(name):
+        if name in fams:
+            return name
+        for suf in ('_total', '_bucket', '_sum', '_count'):
+            if name.endswith(suf) and name[:-len(suf)] in fams:
+                return name[:-len(suf)]
+        return None
+
+    for no, line in enumerate(text[:-1].split('\n'), 1):
+        where = f'line {no}: {line!r}'
+        if line == '':
+            raise ValueError(f'{where}: blank line')
+        if line.startswith('#'):
+            parts = line.split(' ', 3)
+            if len(parts) >= 3 and parts[1] in ('HELP', 'TYPE'):
+                name = parts[2]
+                if not name_re.fullmatch(name):
+                    raise ValueError(f'{where}: bad metric name')
+                f = fams.setdefault(name, {'type': None, 'help': None,
+                                           'samples': []})
+                key = parts[1].lower()
+                if f[key] is not None:
+                    raise ValueError(f'{where}: second {parts[1]}')
+                if name in done:
+                    raise ValueError(f'{where}: family not contiguous')
+                if key == 'type':
+                    if len(parts) != 4 or parts[3] not in types:
+                        raise ValueError(f'{where}: bad type')
+                    if f['samples']:
+                        raise ValueError(f'{where}: TYPE after samples')
+                    f['type'] = parts[3]
+                else:
+                    f['help'] = parts[3] if len(parts) == 4 else ''
+                if cur is not None and cur != name:
+                    done.add(cur)
+                cur = name
+            continue
+        m = name_re.match(line)
+        if not m:
+            raise ValueError(f'{where}: bad metric name')
+        name, i, labels = m.group(0), m.end(), {}
+        if i < len(line) and line[i] == '{':
+            i += 1
+            while line[i] != '}':
+                lm = label_re.match(line, i)
+                if not lm or line[lm.end():lm.end() + 2] != '="':
+                    raise ValueError(f'{where}: bad label at {i}')
+                lname, i, val = lm.group(0), lm.end() + 2, []
+                while line[i] != '"':
+                    if line[i] == '\\':
+                        esc = line[i + 1]
+                        if esc not in '\\"n':
+                            raise ValueError(f'{where}: bad escape')
+                        val.append('\n' if esc == 'n' else esc)
+                        i += 2
+                    elif line[i] == '\n':
+                        raise ValueError(f'{where}: newline in a value')
+                    else:
+                        val.append(line[i])
+                        i += 1
+                i += 1
+                if lname in labels:
+                    raise ValueError(f'{where}: label {lname} twice')
+                labels[lname] = ''.join(val)
+                if line[i] == ',':
+                    i += 1
+                elif line[i] != '}':
+                    raise ValueError(f'{where}: expected , or }}')
+            i += 1
+        rest = line[i:]
+        if not rest.startswith(' '):
+            raise ValueError(f'{where}: no space before the value')
+        fields = rest[1:].split(' ')
+        if len(fields) not in (1, 2) or not float_re.match(fields[0]):
+            raise ValueError(f'{where}: bad value')
+        if len(fields) == 2 and not re.fullmatch(r'-?\d+', fields[1]):
+            raise ValueError(f'{where}: bad timestamp')
+        fam = family_of(name)
+        if fam is None or fams[fam]['type'] is None:
+            raise ValueError(f'{where}: no TYPE for {name}')
+        if fam != cur:
+            raise ValueError(f'{where}: outside its family {fam}')
+        key = (name, tuple(sorted(labels.items())))
+        if key in series:
+            raise ValueError(f'{where}: series twice')
+        series.add(key)
+        value = float(fields[0])
+        if fams[fam]['type'] == 'counter' and not value >= 0:
+            raise ValueError(f'{where}: negative counter')
+        fams[fam]['samples'].append((name, labels, value))
+    return fams
+
+
+def metric(fams, name, **labels):
+    """The value of the one sample of name with (at least) labels, or
+    None."""
+    for fam in fams.values():
+        for n, ls, v in fam['samples']:
+            if n == name and all(ls.get(k) == str(x)
+                                 for k, x in labels.items()):
+                return v
+    return None

@@ -52,10 +52,10 @@ static const struct {
 	/* unknown keys, at each level */
 	{ "lisen: 0.0.0.0:1935\n",
 	  "t.yaml:1:1: lisen: unknown key (expected one of: listen, app, "
-	  "state_dir, http, log, streams)" },
+	  "state_dir, http, http_token, http_token_file, log, streams)" },
 	{ "log: { level: info, colour: red }\n",
 	  "t.yaml:1:21: log.colour: unknown key (expected one of: level, "
-	  "format)" },
+	  "format, file)" },
 	{ S1 "    keyy: x\n",
 	  "t.yaml:4:5: streams.s1.keyy: unknown key (expected one of: key, "
 	  "key_file, note, enabled, relays)" },
@@ -100,6 +100,23 @@ static const struct {
 	  "t.yaml:1:7: http: expected host:port, got \"localhost\"" },
 	{ "http: \"a b:80\"\n",
 	  "t.yaml:1:7: http: bad host in \"a b:80\"" },
+	{ "http: 0.0.0.0:8935\n",
+	  "t.yaml:1:7: http: \"0.0.0.0:8935\" is not a loopback address: "
+	  "set http_token: (or http_token_file:) so that requests must "
+	  "carry it" },
+	{ "http: \"[::]:8935\"\n",
+	  "t.yaml:1:7: http: \"[::]:8935\" is not a loopback address: "
+	  "set http_token: (or http_token_file:) so that requests must "
+	  "carry it" },
+	{ "http: 127.0.0.1:8935\nhttp_token: short\n",
+	  "t.yaml:2:13: http_token: token too short (at least 16 "
+	  "characters)" },
+	{ "http_token: \"0123456789abcdef \"\n",
+	  "t.yaml:1:13: http_token: token must be printable ASCII without "
+	  "spaces" },
+	{ "http_token: 0123456789abcdef\nhttp_token_file: t.key\n",
+	  "t.yaml:2:18: http_token_file: http_token and http_token_file are "
+	  "mutually exclusive" },
 	{ "app: li ve\n",
 	  "t.yaml:1:6: app: invalid app name \"li ve\" (use A-Z a-z 0-9 _ -, "
 	  "1 to 64 characters)" },
@@ -256,7 +273,7 @@ static const struct {
 	  "t.yaml:1:3: mapping keys must be strings" },
 	{ "\"a\\nb\": 1\n",
 	  "t.yaml:1:1: a?b: unknown key (expected one of: listen, app, "
-	  "state_dir, http, log, streams)" },
+	  "state_dir, http, http_token, http_token_file, log, streams)" },
 	{ "app: \"a\\0b\"\n",
 	  "t.yaml:1:6: app: strings must not contain NUL characters" },
 	/* syntax errors keep libyaml's words and position */
@@ -680,12 +697,81 @@ test_load(void)
 }
 
 static void
+test_ops(void)
+{
+	static const char *const loop[] = {
+		"127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost",
+	};
+	static const char *const notloop[] = {
+		"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "example.org",
+		"::ffff:127.0.0.1", "",
+	};
+	struct cfg_err	 err;
+	struct cfg	*cfg;
+	const char	*text;
+	char		 path[256], want[512], *dir;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(loop) / sizeof(loop[0]); i++)
+		ok(cfg_host_loopback(loop[i]), "%s is loopback", loop[i]);
+	for (i = 0; i < sizeof(notloop) / sizeof(notloop[0]); i++)
+		ok(!cfg_host_loopback(notloop[i]), "%s is not loopback",
+		    notloop[i]);
+
+	text = "http: 0.0.0.0:8935\nhttp_token: 0123456789abcdef\n"
+	    "log: { file: m.log }\n";
+	if (cfg_parse("t.yaml", text, strlen(text), "/etc/m", &cfg,
+	    &err) == -1)
+		ok(0, "token and log.file: %s", err.msg);
+	else {
+		is_str(cfg->http_token.value, "0123456789abcdef", "token");
+		is_str(cfg->http_token.origin, "inline", "token origin");
+		is_str(cfg->log_file, "/etc/m/var/m.log",
+		    "log.file under state_dir");
+		cfg_free(cfg);
+	}
+	text = "log: { file: /var/log/m.log }\n";
+	if (cfg_parse("t.yaml", text, strlen(text), "/etc/m", &cfg,
+	    &err) == -1)
+		ok(0, "absolute log.file: %s", err.msg);
+	else {
+		is_str(cfg->log_file, "/var/log/m.log", "absolute log.file");
+		ok(cfg->http_token.value == NULL, "no token by default");
+		cfg_free(cfg);
+	}
+
+	/* stop/reload/status find the state_dir of an invalid config */
+	text = "state_dir: st\nbogus: 1\nstreams: 3\n";
+	snprintf(path, sizeof(path), "%s", write_file("s.yaml", text,
+	    strlen(text), 0600));
+	is_int(cfg_load(path, &cfg, &err), -1, "the broken config fails");
+	if (cfg_state_dir(path, &dir, &err) == -1)
+		ok(0, "cfg_state_dir: %s", err.msg);
+	else {
+		snprintf(want, sizeof(want), "%s/st", tmpdir);
+		is_str(dir, want, "cfg_state_dir of a broken config");
+		free(dir);
+	}
+	text = "app: x\n";
+	snprintf(path, sizeof(path), "%s", write_file("s.yaml", text,
+	    strlen(text), 0600));
+	if (cfg_state_dir(path, &dir, &err) == 0) {
+		snprintf(want, sizeof(want), "%s/var", tmpdir);
+		is_str(dir, want, "cfg_state_dir default");
+		free(dir);
+	} else
+		ok(0, "cfg_state_dir default: %s", err.msg);
+	snprintf(path, sizeof(path), "%s/none.yaml", tmpdir);
+	is_int(cfg_state_dir(path, &dir, &err), -1, "cfg_state_dir of no file");
+}
+
+static void
 cleanup(void)
 {
 	static const char *const files[] = {
 		"secrets/studio.key", "open.key", "group.key", "empty.key",
 		"big.key", "nul.key", "two.key", "big.yaml", "m.yaml",
-		"e.yaml", "secrets",
+		"e.yaml", "s.yaml", "secrets",
 	};
 	char	path[256];
 	size_t	i;
@@ -718,6 +804,7 @@ main(void)
 	test_names();
 	test_key_file();
 	test_load();
+	test_ops();
 	cleanup();
 	return tap_done();
 }
