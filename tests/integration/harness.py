@@ -793,22 +793,32 @@ def check_relayed(t, what, src, dst):
             'keyframe', str(vb[:1]), soft=True)
 
 
-def check_segment(t, what, src, dst):
+def check_segment(t, what, src, dst, to_end=False):
     """dst (a relay that ran for part of the publish) holds a contiguous
     run of the source's audio and video packets, byte for byte, starting
-    with a video keyframe."""
+    with a video keyframe; with to_end, a run that goes on to the source's
+    last packet (nothing lost once it joined).  Returns {kind: (index of
+    the run in the source's packets of that kind, its length)}."""
     a, b = probe_packet_list(src), probe_packet_list(dst)
+    t.check(all(p[2] for p in a + b), f'{what}: ffprobe hashed every packet')
+    runs = {}
     for kind in ('video', 'audio'):
         sa = [(s, h) for k, s, h, _ in a if k == kind]
         sb = [(s, h) for k, s, h, _ in b if k == kind]
         at = next((i for i in range(len(sa) - len(sb) + 1)
                    if sa[i:i + len(sb)] == sb), None) if sb else None
         t.check(at is not None, f'{what}: its {len(sb)} {kind} packets are '
-                f'a contiguous run of the source\'s {len(sa)}',
+                f'a contiguous run of the source\'s {len(sa)}'
+                + (f' (from {at})' if at is not None else ''),
                 'no match' if sb else 'no packets', soft=True)
+        if to_end and at is not None:
+            t.check_eq(at + len(sb), len(sa), f'{what}: the {kind} run '
+                       'ends with the source\'s last packet', soft=True)
+        runs[kind] = (at, len(sb))
     vb = [p for p in b if p[0] == 'video']
     t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
             'keyframe', str(vb[:1]), soft=True)
+    return runs
 
 
 # -- packet hashes, TLS and SRT sinks ------------------------------------------
@@ -827,12 +837,14 @@ def make_cert(t):
     return cert, key
 
 
-_TLS_TERMINATOR = r'''
-import socket, ssl, sys, threading
-port, backend, cert, key = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], \
-    sys.argv[4]
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
+_PROXY = r'''
+import socket, ssl, sys, threading, time
+port, backend, delay, cert, key = int(sys.argv[1]), int(sys.argv[2]), \
+    float(sys.argv[3]), sys.argv[4], sys.argv[5]
+ctx = None
+if cert != '-':
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(('127.0.0.1', port))
@@ -852,18 +864,24 @@ def pipe(a, b):
             s.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+def serve(c, addr):
+    if ctx is not None:
+        try:
+            c = ctx.wrap_socket(c, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            print(f'handshake from {addr}: {e}', flush=True)
+            c.close()
+            return
+        print(f'TLS from {addr}: {c.version()} {c.cipher()[0]}', flush=True)
+    # what the client sends meanwhile waits in the socket buffers
+    time.sleep(delay)
+    print(f'forwarding {addr} after {delay:g} s', flush=True)
+    bc = socket.create_connection(('127.0.0.1', backend))
+    threading.Thread(target=pipe, args=(c, bc), daemon=True).start()
+    threading.Thread(target=pipe, args=(bc, c), daemon=True).start()
 while True:
     c, addr = ls.accept()
-    try:
-        tc = ctx.wrap_socket(c, server_side=True)
-    except (OSError, ssl.SSLError) as e:
-        print(f'handshake from {addr}: {e}', flush=True)
-        c.close()
-        continue
-    print(f'TLS from {addr}: {tc.version()} {tc.cipher()[0]}', flush=True)
-    bc = socket.create_connection(('127.0.0.1', backend))
-    threading.Thread(target=pipe, args=(tc, bc), daemon=True).start()
-    threading.Thread(target=pipe, args=(bc, tc), daemon=True).start()
+    threading.Thread(target=serve, args=(c, addr), daemon=True).start()
 '''
 
 
@@ -874,8 +892,17 @@ def start_tls_terminator(t, name, port, backend, cert, key):
     not available for rtmps"), so an RTMPS sink is this in front of an
     `ffmpeg -listen 1` RTMP sink.  Its log says which TLS version a client
     negotiated."""
-    p = t.spawn(name, [sys.executable, '-c', _TLS_TERMINATOR, str(port),
-                       str(backend), cert, key])
+    p = t.spawn(name, [sys.executable, '-c', _PROXY, str(port),
+                       str(backend), '0', cert, key])
+    return wait_listening(t, name, p, port)
+
+
+def start_slow_proxy(t, name, port, backend, delay_s):
+    """A TCP proxy on 127.0.0.1:port that accepts at once but connects
+    each client to 127.0.0.1:backend only delay_s later: a destination
+    whose RTMP handshake takes that long (a far or busy ingest)."""
+    p = t.spawn(name, [sys.executable, '-c', _PROXY, str(port),
+                       str(backend), str(delay_s), '-', '-'])
     return wait_listening(t, name, p, port)
 
 
