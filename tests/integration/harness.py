@@ -216,14 +216,16 @@ class Test:
         return self.conf
 
     def start(self, env=None):
-        """Starts the supervisor and waits until it listens."""
+        """Starts the supervisor and waits until it listens (this one: a
+        restarted supervisor appends to the same log)."""
+        since = self.mark()
         self.log_file = open(self.log_path, 'ab')
         self.sup = subprocess.Popen([MIRRORING, 'run', '-c', self.conf],
                                     stdin=subprocess.DEVNULL,
                                     stdout=self.log_file,
                                     stderr=self.log_file,
                                     env=self._env(env))
-        self.wait_log('supervisor.listening', 10,
+        self.wait_log('supervisor.listening', 10, since=since,
                       addr=f'127.0.0.1:{self.port}')
 
     def _env(self, extra):
