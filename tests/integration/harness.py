@@ -389,6 +389,19 @@ def stop_proc(p, grace, group=False):
         return p.wait()
 
 
+def with_peer(t, name, case):
+    """Runs case(t, peer) with a second scenario peer (its own supervisor,
+    temp dir and port, e.g. a mirroring used as an RTMP sink), finished
+    with t: kept when anything failed."""
+    peer = Test(name)
+    ok = False
+    try:
+        case(t, peer)
+        ok = not t.failures
+    finally:
+        peer.finish(not ok)
+
+
 def run(name, body, tools=('ffmpeg', 'ffprobe')):
     """Runs body(t) as test name; exits 0 pass, 1 fail, 77 skip."""
     try:

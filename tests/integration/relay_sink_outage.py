@@ -40,13 +40,7 @@ KILL_FRAMES = 300		# the flaky sink dies 10 s in
 def body(t):
     if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
         t.fail('$MIRRORING_WORKER is not an executable')
-    sink = harness.Test('relay_sink_outage_flaky')
-    ok = False
-    try:
-        run_case(t, sink)
-        ok = not t.failures
-    finally:
-        sink.finish(not ok)
+    harness.with_peer(t, 'relay_sink_outage_flaky', run_case)
 
 
 def run_case(t, fsink):
