@@ -389,6 +389,16 @@ def stop_proc(p, grace, group=False):
         return p.wait()
 
 
+def relay_source(t, seconds=10):
+    """The start of a relay scenario: the worker binary is there, and the
+    source media (make_media) with its ffprobe counts and a publish key:
+    (media, counts, key)."""
+    if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
+        t.fail('$MIRRORING_WORKER is not an executable')
+    media = make_media(os.path.join(t.dir, 'src.flv'), seconds)
+    return media, probe_counts(media), new_key()
+
+
 def with_peer(t, name, case):
     """Runs case(t, peer) with a second scenario peer (its own supervisor,
     temp dir and port, e.g. a mirroring used as an RTMP sink), finished

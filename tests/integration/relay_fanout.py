@@ -10,18 +10,14 @@ still connecting.  All three workers are spawned once, go live, and exit
 import os
 
 import harness
-from harness import SLOW, free_port, make_media, probe_counts
+from harness import free_port
 
 RELAYS = ('a', 'b', 'slow')
 SLOW_S = 2.0		# the slow sink's handshake waits this long
 
 
 def body(t):
-    if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
-        t.fail('$MIRRORING_WORKER is not an executable')
-    media = make_media(os.path.join(t.dir, 'src.flv'))
-    counts = probe_counts(media)
-    key = harness.new_key()
+    media, counts, key = harness.relay_source(t)
     keys = {n: harness.new_key(f'sink{n}key') for n in RELAYS}
     ports = {n: free_port() for n in RELAYS}
     backend = free_port()

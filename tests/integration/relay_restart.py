@@ -13,22 +13,18 @@ import signal
 import time
 
 import harness
-from harness import SLOW, make_media, probe_counts
+from harness import SLOW
 
 SINK_KEY = 'sinkkey-0123456789'
 MEDIA_S = 20
 
 
 def body(t):
-    if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
-        t.fail('$MIRRORING_WORKER is not an executable')
     harness.with_peer(t, 'relay_restart_sink', run_case)
 
 
 def run_case(t, sink):
-    media = make_media(os.path.join(t.dir, 'src.flv'), MEDIA_S)
-    counts = probe_counts(media)
-    key = harness.new_key()
+    media, counts, key = harness.relay_source(t, MEDIA_S)
     rec = os.path.join(t.dir, 'rec.mkv')
     sink.write_config({'studio': SINK_KEY})
     sink.start()

@@ -29,7 +29,7 @@ import signal
 import time
 
 import harness
-from harness import SLOW, free_port, make_media, probe_counts
+from harness import SLOW, free_port
 
 MEDIA_S = 20
 RELAYS = ('late', 'flaky', 'steady')
@@ -38,15 +38,11 @@ KILL_FRAMES = 300		# the flaky sink dies 10 s in
 
 
 def body(t):
-    if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
-        t.fail('$MIRRORING_WORKER is not an executable')
     harness.with_peer(t, 'relay_sink_outage_flaky', run_case)
 
 
 def run_case(t, fsink):
-    media = make_media(os.path.join(t.dir, 'src.flv'), MEDIA_S)
-    counts = probe_counts(media)
-    key = harness.new_key()
+    media, counts, key = harness.relay_source(t, MEDIA_S)
     keys = {n: harness.new_key(f'{n}key') for n in RELAYS}
     ports = {n: free_port() for n in RELAYS}
     ports['flaky'] = fsink.port
