@@ -21,6 +21,10 @@
 #define CFG_KEY_MIN		8	/* shorter stream keys are refused */
 #define CFG_NAME_MAX		64	/* stream, relay, profile names */
 #define CFG_ERR_MAX		512
+/* relay_queue: and a relay's queue: (bytes of media queued to a worker) */
+#define CFG_DEFAULT_RELAY_QUEUE	(8u * 1024 * 1024)
+#define CFG_RELAY_QUEUE_MIN	(256u * 1024)
+#define CFG_RELAY_QUEUE_MAX	(1024u * 1024 * 1024)
 
 struct secret {
 	char		*value;		/* resolved; never print it unmasked */
@@ -33,6 +37,7 @@ struct cfg_relay {
 	struct secret	 url;		/* may hold a destination key */
 	char		*profile;	/* "copy" unless set */
 	bool		 enabled;	/* default true */
+	size_t		 queue_bytes;	/* 0: the top-level relay_queue */
 	unsigned	 line, col;
 };
 
@@ -56,6 +61,7 @@ struct cfg {
 	char		*http;		/* "host:port", NULL = off */
 	enum log_level	 log_level;
 	enum log_format	 log_format;
+	size_t		 relay_queue_bytes; /* default CFG_DEFAULT_RELAY_QUEUE */
 	struct cfg_stream *streams;
 	size_t		 nstreams;
 };

@@ -91,6 +91,7 @@ relay_new(struct stream *st, const struct cfg_relay *cr)
 	r->pid = -1;
 	r->id = ++st->srv->next_relay;
 	r->backoff_ms = RELAY_BACKOFF_MIN_MS;
+	r->budget_bytes = relay_budget(st->srv, cr);
 	r->stats_ms = util_mono_ms();	/* first stats line after a period */
 	if ((r->stream_name = strdup(st->name)) == NULL ||
 	    (r->name = strdup(cr->name)) == NULL ||
@@ -108,6 +109,24 @@ oom:
 	log_error("relay.failed", "stream=%s relay=%s err=%s", st->name,
 	    cr->name, "out of memory");
 	return NULL;
+}
+
+size_t
+relay_budget(const struct server *srv, const struct cfg_relay *cr)
+{
+	return cr->queue_bytes != 0 ? cr->queue_bytes :
+	    srv->cfg->relay_queue_bytes;
+}
+
+void
+relay_set_budget(struct relay *r, size_t budget_bytes)
+{
+	if (r->budget_bytes == budget_bytes)
+		return;
+	log_info("relay.queue", "stream=%s relay=%s queue_bytes=%zu "
+	    "was=%zu", r->stream_name, r->name, budget_bytes,
+	    r->budget_bytes);
+	r->budget_bytes = budget_bytes;
 }
 
 void
@@ -223,12 +242,16 @@ static void
 relay_spawn(struct relay *r)
 {
 	const char	*path = relay_worker_path();
+	char		 queue[24];
 	char		*argv[] = { "mirroring-worker", "--stream",
-			    r->stream_name, "--relay", r->name, NULL };
+			    r->stream_name, "--relay", r->name, "--queue-bytes",
+			    queue, NULL };
 	unsigned	 delay;
 	int		 sv[2];
 	pid_t		 pid;
 
+	/* the worker's own queue has the same budget as ours */
+	snprintf(queue, sizeof(queue), "%zu", r->budget_bytes);
 	r->attempts++;
 	r->spawned_ms = r->status_ms = util_mono_ms();
 	r->hello = false;
@@ -263,8 +286,8 @@ relay_spawn(struct relay *r)
 	bufferevent_setcb(r->bev, relay_on_read, NULL, relay_on_event, r);
 	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
 	log_info("relay.spawned", "stream=%s relay=%s worker_pid=%ld "
-	    "attempt=%u url=%s", r->stream_name, r->name, (long)pid, r->attempts,
-	    MASK(r->url));
+	    "attempt=%u queue_bytes=%zu url=%s", r->stream_name, r->name,
+	    (long)pid, r->attempts, r->budget_bytes, MASK(r->url));
 	if (relay_send_config(r) == -1) {
 		kill(pid, SIGKILL);
 		return;
@@ -284,7 +307,7 @@ relay_send(struct relay *r, struct tag *t)
 	out = bufferevent_get_output(r->bev);
 	/* decoder configs are small and a restart needs them: always sent */
 	if (!(t->flags & TAG_F_SEQHDR)) {
-		if (evbuffer_get_length(out) + t->len > RELAY_BUDGET_BYTES)
+		if (evbuffer_get_length(out) + t->len > r->budget_bytes)
 			r->dropping = true;
 		else if (r->dropping && (t->flags & TAG_F_KEYFRAME))
 			r->dropping = false;	/* resume cleanly */

@@ -22,7 +22,6 @@ struct server;
 struct stream;
 struct tag;
 
-#define RELAY_BUDGET_BYTES	(8u * 1024 * 1024)  /* queued to one worker */
 #define RELAY_BACKOFF_MIN_MS	500
 #define RELAY_BACKOFF_MAX_MS	30000
 #define RELAY_HEALTHY_MS	60000	/* up this long: backoff resets */
@@ -53,6 +52,7 @@ struct relay {
 	uint64_t		 spawned_ms;
 	uint64_t		 status_ms;	/* last STATUS (or spawn) */
 	uint64_t		 stats_ms;	/* last relay.stats line */
+	size_t			 budget_bytes;	/* media queued to the worker */
 	uint64_t		 dropped;	/* tags the budget cost us */
 	struct ipc_status	 status;	/* latest from the worker */
 	char			 last_error[IPC_STATUS_ERR_MAX + 1];
@@ -61,6 +61,11 @@ struct relay {
 /* A relay of st per cr, worker started at once.  NULL when out of memory
  * (logged). */
 struct relay	*relay_new(struct stream *st, const struct cfg_relay *cr);
+/* The relay's queue budget per cr (its queue:, else relay_queue:). */
+size_t		 relay_budget(const struct server *, const struct cfg_relay *cr);
+/* A new budget for a live relay: its supervisor-side queue follows at once,
+ * its worker's own queue from the next worker (no restart for it). */
+void		 relay_set_budget(struct relay *, size_t budget_bytes);
 /* Queues one tag to the worker (by reference), within the budget. */
 void		 relay_send(struct relay *, struct tag *);
 /* The publish ended: EOS to the worker, then it flushes and exits.  The

@@ -138,6 +138,25 @@ reader_main(void *arg)
 	return NULL;
 }
 
+size_t
+reader_budget_arg(int argc, char *const argv[])
+{
+	unsigned long long	 v;
+	char			*end;
+	int			 i;
+
+	for (i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--queue-bytes") != 0)
+			continue;
+		errno = 0;
+		v = strtoull(argv[i + 1], &end, 10);
+		if (errno == 0 && *end == '\0' && end != argv[i + 1] &&
+		    v > 0 && v <= READER_MAX_BYTES)
+			return (size_t)v;
+	}
+	return READER_DEFAULT_BYTES;
+}
+
 int
 reader_start(int fd, size_t budget_bytes)
 {

@@ -34,7 +34,6 @@
 #include "worker/report.h"
 #include "worker/worker.h"
 
-#define WORKER_QUEUE_BYTES	(8u * 1024 * 1024)
 #define WORKER_TRACK_WAIT_MS	2000	/* for the second sequence header */
 #define WORKER_HEALTHY_MS	60000	/* live this long: backoff resets */
 #define WORKER_EOF_CLOSE_MS	500	/* trailer budget when orphaned */
@@ -47,6 +46,7 @@ struct worker {
 	struct output		 out;
 	struct report		 rep;
 	int			 fd;
+	size_t			 queue_bytes;	/* the reader's budget */
 	bool			 live;
 	bool			 connecting;	/* EOS aborts the connect */
 	bool			 closing;	/* only the deadline counts */
@@ -472,7 +472,7 @@ worker_run(struct worker *w)
 	const char		*why;
 	uint64_t		 now, qd, qdrops = 0;
 
-	if (reader_start(w->fd, WORKER_QUEUE_BYTES) == -1)
+	if (reader_start(w->fd, w->queue_bytes) == -1)
 		fatal("worker.thread", "what=reader");
 	for (;;) {
 		now = util_mono_ms();
@@ -525,6 +525,7 @@ main(int argc, char **argv)
 	log_init("worker", LOGL_INFO, LOG_FMT_LOGFMT);
 	signal(SIGPIPE, SIG_IGN);
 	w->fd = IPC_WORKER_FD;
+	w->queue_bytes = reader_budget_arg(argc, argv);
 	if (fcntl(w->fd, F_SETFD, FD_CLOEXEC) == -1) {
 		log_warn("worker.no_ipc", "fd=%d", w->fd);
 		return WORKER_EX_FAIL;
