@@ -58,6 +58,7 @@ struct worker {
 	uint64_t		 live_since_ms;
 	uint64_t		 bytes_prev;	/* earlier sessions */
 	uint64_t		 packets_missed; /* came while not live */
+	uint64_t		 queue_drops;	/* the reader's, counted so far */
 	unsigned		 attempts;
 	char			 av_msg[256];	/* last libav error line */
 };
@@ -118,6 +119,17 @@ worker_on_av_log(void *avcl, int level, const char *fmt, va_list ap)
 		log_debug("libav.log", "level=%d msg=%s", level, LQ(buf));
 }
 
+/* The reader's queue drops since the last call go into STATUS. */
+static void
+worker_count_drops(struct worker *w)
+{
+	uint64_t	n = reader_drops() - w->queue_drops;
+
+	w->queue_drops += n;
+	w->rep.packets_dropped += n;
+	w->packets_missed += n;
+}
+
 static int
 worker_on_interrupt(void *arg)
 {
@@ -134,6 +146,7 @@ worker_on_interrupt(void *arg)
 			report_state(&w->rep, IPC_ST_STALLED, now);
 		}
 		w->rep.bytes_out = w->bytes_prev + (uint64_t)output_bytes(&w->out);
+		worker_count_drops(w);	/* they pile up while we block */
 		report_tick(&w->rep, now);
 		if (reader_eof(NULL) || (w->connecting && reader_eos()))
 			return 1;
@@ -470,7 +483,7 @@ worker_run(struct worker *w)
 {
 	struct reader_item	*it;
 	const char		*why;
-	uint64_t		 now, qd, qdrops = 0;
+	uint64_t		 now;
 
 	if (reader_start(w->fd, w->queue_bytes) == -1)
 		fatal("worker.thread", "what=reader");
@@ -504,10 +517,7 @@ worker_run(struct worker *w)
 				    w->cfg.relay, ipc_type_name(it->type));
 			free(it);
 		}
-		qd = reader_drops();
-		w->rep.packets_dropped += qd - qdrops;
-		w->packets_missed += qd - qdrops;
-		qdrops = qd;
+		worker_count_drops(w);
 		report_tick(&w->rep, util_mono_ms());
 		if (w->rep.broken)
 			return worker_stop(w, false, "status write failed");
