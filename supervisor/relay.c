@@ -307,7 +307,10 @@ relay_send(struct relay *r, struct tag *t)
 	out = bufferevent_get_output(r->bev);
 	/* decoder configs are small and a restart needs them: always sent */
 	if (!(t->flags & TAG_F_SEQHDR)) {
-		if (evbuffer_get_length(out) + t->len > r->budget_bytes)
+		/* under the budget any tag fits, so the queue may go past it
+		 * by one: a keyframe larger than the budget would otherwise
+		 * keep the relay dropping for ever */
+		if (evbuffer_get_length(out) >= r->budget_bytes)
 			r->dropping = true;
 		else if (r->dropping && (t->flags & TAG_F_KEYFRAME))
 			r->dropping = false;	/* resume cleanly */

@@ -92,7 +92,10 @@ reader_admit(const struct reader_item *it)
 		return true;	/* the main thread rejects it */
 	if (m.flags & TAG_F_SEQHDR)
 		return true;	/* small, and needed to resume */
-	if (rd.bytes + it->len > rd.budget)
+	/* a queue under its budget takes any tag, so it may exceed it by
+	 * one: a keyframe larger than the budget would otherwise be dropped
+	 * each time and the relay never resume */
+	if (rd.bytes >= rd.budget)
 		rd.dropping = true;
 	else if (rd.dropping && m.type == TAG_VIDEO &&
 	    (m.flags & TAG_F_KEYFRAME))

@@ -20,8 +20,9 @@ struct reader_item {
 	uint8_t			 data[];
 };
 
-/* Starts the thread reading fd; past budget_bytes of queued payload, MEDIA
- * is dropped until the next video keyframe (sequence headers always pass).
+/* Starts the thread reading fd; once budget_bytes of payload are queued
+ * (the last tag may go past it), MEDIA is dropped until the next video
+ * keyframe (sequence headers always pass).
  * 0 or -1 with errno. */
 int			 reader_start(int fd, size_t budget_bytes);
 /* The budget the supervisor gave on the command line (--queue-bytes N, the

@@ -122,12 +122,14 @@ def need_gst_element(name):
         raise Skip(f'GStreamer element {name} not installed')
 
 
-def make_media(path, seconds=10):
-    """seconds of 640x360@30 H.264 + 44.1 kHz stereo AAC in FLV."""
+def make_media(path, seconds=10, size='640x360', video=()):
+    """seconds of 640x360@30 H.264 + 44.1 kHz stereo AAC in FLV; video:
+    more ffmpeg options for the picture (filters, quality)."""
     cmd = ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'error', '-y',
-           '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+           '-f', 'lavfi', '-i', f'testsrc2=size={size}:rate=30',
            '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-           '-t', str(seconds), '-c:v', 'libx264', '-preset', 'ultrafast',
+           '-t', str(seconds), *video, '-c:v', 'libx264',
+           '-preset', 'ultrafast',
            '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
            '-ac', '2', '-shortest', '-f', 'flv', path]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -569,7 +571,7 @@ def new_key(prefix='studio'):
 
 
 def expect_publish(t, proc, key, counts, stream='studio', since=0,
-                   media_s=10, on_live=None):
+                   media_s=10, on_live=None, size='640x360'):
     """Follows one publish by proc from publish.started to conn.closed and
     checks the codecs and that publish.stopped's counters equal counts
     (ffprobe's per stream).  on_live(t, started) runs while it is live.
@@ -581,7 +583,8 @@ def expect_publish(t, proc, key, counts, stream='studio', since=0,
             'publish.started client is 127.0.0.1:PORT',
             started.get('client'))
     codecs = t.wait_log('publish.codecs', 10, since=since, stream=stream)
-    for k, v in (('video', 'h264'), ('width', '640'), ('height', '360'),
+    width, height = size.split('x')
+    for k, v in (('video', 'h264'), ('width', width), ('height', height),
                  ('audio', 'aac'), ('rate', '44100'), ('channels', '2')):
         t.check_eq(codecs.get(k), v, f'publish.codecs {k}', soft=True)
     if on_live is not None:
@@ -844,6 +847,38 @@ def check_segment(t, what, src, dst, to_end=False):
     t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
             'keyframe', str(vb[:1]), soft=True)
     return runs
+
+
+def check_gapped(t, what, src, dst):
+    """dst (a relay that dropped to keyframes) holds the source's packets
+    in order, byte for byte, with gaps only: each video run after a gap,
+    and the first, starts with a keyframe.  Returns (video packets,
+    video runs)."""
+    a, b = probe_packet_list(src), probe_packet_list(dst)
+    t.check(all(p[2] for p in a + b), f'{what}: ffprobe hashed every packet')
+    out = {}
+    for kind in ('video', 'audio'):
+        sa = [p for p in a if p[0] == kind]
+        sb = [p for p in b if p[0] == kind]
+        i, runs, bad = 0, 0, None
+        for n, p in enumerate(sb):
+            j = next((j for j in range(i, len(sa)) if sa[j][1:3] == p[1:3]),
+                     None)
+            if j is None:
+                bad = f'packet {n} is not in the source after {i}'
+                break
+            if j != i or n == 0:
+                runs += 1
+                if kind == 'video' and not sa[j][3]:
+                    bad = f'packet {n} resumes at source {j}, no keyframe'
+                    break
+            i = j + 1
+        t.check(bad is None, f'{what}: its {len(sb)} {kind} packets are '
+                f'the source\'s in order, {runs} runs'
+                + (' each from a keyframe' if kind == 'video' else ''),
+                bad or '', soft=True)
+        out[kind] = (len(sb), runs)
+    return out['video']
 
 
 # -- packet hashes, TLS and SRT sinks ------------------------------------------
