@@ -6,9 +6,11 @@ ffprobe's, duration_ms within 1.5 s of the media), the other relay (a
 file recording) is packet-identical to the source, the stalled relay
 reports it (status --json dropped/reconnects/state, relay.stats,
 relay.failed or relay.kill lines) and the supervisor's RSS stays
-bounded.  A second sink stalled at the same moment, whose relay has
-`queue: 256KiB` instead of the default 8 MiB, starts dropping earlier and
-drops more meanwhile."""
+bounded.  The stalled sink's recording is the source's packets in order
+with a gap, resuming at the newest keyframe queued when the stall ended
+(not after replaying the stale queue).  A second sink stalled at the
+same moment, whose relay has `queue: 256KiB` instead of the default
+8 MiB, starts dropping earlier and drops more meanwhile."""
 
 import os
 import signal
@@ -124,6 +126,8 @@ relays:
             os.kill(sink.pid, signal.SIGCONT)
             os.kill(small.pid, signal.SIGCONT)
             print('SIGCONT sinks', flush=True)
+        seen['cont_frames'] = (harness.status_stream(t) or {}).get(
+            'video_frames')
         seen['cont_mark'] = t.mark()
         while pub.poll() is None:
             time.sleep(0.5)
@@ -231,6 +235,25 @@ relays:
               if p[0] == 'video']
         print(f'sink recording: {len(vs)} of {counts["video"][0]} video '
               'packets')
+        # after the stall the sink resumes at the newest keyframe queued
+        # (one GOP at most before the ingest's frame at SIGCONT), not with
+        # the stale queue from the stall's start
+        src = [p for p in harness.probe_packet_list(media)
+               if p[0] == 'video']
+        idx = {p[2]: i for i, p in enumerate(src)}
+        at = [idx.get(p[2], -1) for p in vs]
+        gaps = [(at[i - 1], at[i]) for i in range(1, len(at))
+                if at[i] != at[i - 1] + 1]
+        print(f'sink gaps (last source frame before, first after): {gaps}; '
+              f'ingest at SIGCONT: frame {seen.get("cont_frames")}')
+        harness.check_gapped(t, 'stalled sink', media, sink_out)
+        cont = seen.get('cont_frames') or 0
+        late = int(6 * SLOW)	# a keyframe while the queue drains
+        t.check(len(gaps) >= 1 and gaps[0][1] <= cont + late,
+                f'the stalled sink resumed at source frame '
+                f'{gaps[0][1] if gaps else None}, the newest keyframe when '
+                f'the stall ended (ingest at frame {cont}, + {late}), not '
+                'after its stale queue', str(gaps), soft=True)
     t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
     t.check_no_secret(key, sink_key, small_key)
 
