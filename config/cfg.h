@@ -61,7 +61,7 @@ struct cfg {
 	char		*http;		/* "host:port", NULL = off */
 	enum log_level	 log_level;
 	enum log_format	 log_format;
-	size_t		 relay_queue_bytes; /* default CFG_DEFAULT_RELAY_QUEUE */
+	size_t		 relay_queue_bytes; /* CFG_DEFAULT_RELAY_QUEUE */
 	struct cfg_stream *streams;
 	size_t		 nstreams;
 };

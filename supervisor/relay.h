@@ -61,8 +61,8 @@ struct relay {
 /* A relay of st per cr, worker started at once.  NULL when out of memory
  * (logged). */
 struct relay	*relay_new(struct stream *st, const struct cfg_relay *cr);
-/* The relay's queue budget per cr (its queue:, else relay_queue:). */
-size_t		 relay_budget(const struct server *, const struct cfg_relay *cr);
+/* A relay spec's queue budget: its queue:, else relay_queue:. */
+size_t		 relay_budget(const struct server *, const struct cfg_relay *);
 /* A new budget for a live relay: its supervisor-side queue follows at once,
  * its worker's own queue from the next worker (no restart for it). */
 void		 relay_set_budget(struct relay *, size_t budget_bytes);

@@ -58,7 +58,7 @@ struct worker {
 	uint64_t		 live_since_ms;
 	uint64_t		 bytes_prev;	/* earlier sessions */
 	uint64_t		 packets_missed; /* came while not live */
-	uint64_t		 queue_drops;	/* the reader's, counted so far */
+	uint64_t		 queue_drops;	/* the reader's, counted */
 	unsigned		 attempts;
 	char			 av_msg[256];	/* last libav error line */
 };
