@@ -33,6 +33,8 @@ enum cfg_type {
 	CFG_LOG,		/* the log: section, same struct */
 	CFG_STREAMS,		/* name -> struct cfg_stream */
 	CFG_RELAYS,		/* name -> struct cfg_relay */
+	CFG_QUEUE,		/* a size (8MiB, 500k, 1048576) into a size_t,
+				   CFG_RELAY_QUEUE_MIN..MAX */
 };
 
 #define CFG_REQUIRED	0x01
@@ -59,6 +61,8 @@ static const struct cfg_key top_keys[] = {
 	    CFG_DEFER },
 	{ "log",       CFG_LOG,      0,                                 0 },
 	{ "streams",   CFG_STREAMS,  0,                                 0 },
+	{ "relay_queue", CFG_QUEUE, offsetof(struct cfg, relay_queue_bytes),
+	    0 },
 	{ 0 }
 };
 
@@ -88,6 +92,7 @@ static const struct cfg_key relay_keys[] = {
 	    CFG_REQUIRED },
 	{ "profile", CFG_PROFILE,    offsetof(struct cfg_relay, profile), 0 },
 	{ "enabled", CFG_BOOL,       offsetof(struct cfg_relay, enabled), 0 },
+	{ "queue",   CFG_QUEUE, offsetof(struct cfg_relay, queue_bytes), 0 },
 	{ 0 }
 };
 
@@ -400,6 +405,59 @@ set_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 	return *dst == NULL ? fail(c, nd, "out of memory") : 0;
 }
 
+/*
+ * A byte count: digits, then nothing, k, M or G (powers of 1000) or KiB,
+ * MiB or GiB (powers of 1024).  0, or -1 when s is not one or overflows.
+ */
+static int
+bytes_parse(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char	*unit;
+		uint64_t	 mul;
+	} units[] = {
+		{ "", 1 }, { "k", 1000 }, { "M", 1000000 },
+		{ "G", 1000000000 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
+		{ "GiB", 1024 * 1024 * 1024 },
+	};
+	uint64_t	v = 0;
+	size_t		i;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(s, units[i].unit) == 0)
+			break;
+	if (i == sizeof(units) / sizeof(units[0]) ||
+	    v > UINT64_MAX / units[i].mul)
+		return -1;
+	*out = v * units[i].mul;
+	return 0;
+}
+
+static int
+set_queue(struct cfg_ctx *c, const struct cfg_node *nd, size_t *dst)
+{
+	uint64_t	v;
+
+	if (scalar(c, nd) == NULL)
+		return -1;
+	if (bytes_parse(nd->str, &v) == -1)
+		return fail(c, nd, "expected a size such as 8MiB, 500k or "
+		    "1048576 (units k, M, G, KiB, MiB, GiB), got %s",
+		    Q(nd->str));
+	if (v < CFG_RELAY_QUEUE_MIN || v > CFG_RELAY_QUEUE_MAX)
+		return fail(c, nd, "queue size %s out of range (256KiB to "
+		    "1GiB)", Q(nd->str));
+	*dst = (size_t)v;
+	return 0;
+}
+
 static int	cfg_streams(struct cfg_ctx *, const struct cfg_node *,
 		    struct cfg *);
 static int	cfg_relays(struct cfg_ctx *, const struct cfg_node *,
@@ -440,6 +498,8 @@ cfg_set(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 		return cfg_streams(c, nd, base);
 	case CFG_RELAYS:
 		return cfg_relays(c, nd, base);
+	case CFG_QUEUE:
+		return set_queue(c, nd, dst);
 	}
 	return fail(c, nd, "internal error: key type %d", (int)k->type);
 }
@@ -788,6 +848,7 @@ cfg_parse(const char *name, const char *text, size_t len,
 	}
 	cfg->log_level = LOGL_INFO;
 	cfg->log_format = LOG_FMT_LOGFMT;
+	cfg->relay_queue_bytes = CFG_DEFAULT_RELAY_QUEUE;
 	if (!cfg_node_null(doc.root) &&
 	    cfg_fill(&c, doc.root, top_keys, cfg, seen) == -1)
 		goto out;

@@ -23,6 +23,10 @@
 #define CFG_ERR_MAX		512
 #define CFG_DEFAULT_LOG_FILE	"mirroring.log"	/* of `mirroring start` */
 #define CFG_HTTP_TOKEN_MIN	16	/* shorter bearer tokens are refused */
+/* relay_queue: and a relay's queue: (bytes of media queued to a worker) */
+#define CFG_DEFAULT_RELAY_QUEUE	(8u * 1024 * 1024)
+#define CFG_RELAY_QUEUE_MIN	(256u * 1024)
+#define CFG_RELAY_QUEUE_MAX	(1024u * 1024 * 1024)
 
 struct secret {
 	char		*value;		/* resolved; never print it unmasked */
@@ -35,6 +39,7 @@ struct cfg_relay {
 	struct secret	 url;		/* may hold a destination key */
 	char		*profile;	/* "copy" unless set */
 	bool		 enabled;	/* default true */
+	size_t		 queue_bytes;	/* 0: the top-level relay_queue */
 	unsigned	 line, col;
 };
 
@@ -61,6 +66,7 @@ struct cfg {
 	enum log_format	 log_format;
 	char		*log_file;	/* log.file, joined to state_dir;
 					   NULL = stderr (start: the default) */
+	size_t		 relay_queue_bytes; /* CFG_DEFAULT_RELAY_QUEUE */
 	struct cfg_stream *streams;
 	size_t		 nstreams;
 };

@@ -92,6 +92,7 @@ relay_new(struct stream *st, const struct cfg_relay *cr)
 	r->pid = -1;
 	r->id = ++st->srv->next_relay;
 	r->backoff_ms = RELAY_BACKOFF_MIN_MS;
+	r->budget_bytes = relay_budget(st->srv, cr);
 	r->stats_ms = util_mono_ms();	/* first stats line after a period */
 	if ((r->stream_name = strdup(st->name)) == NULL ||
 	    (r->name = strdup(cr->name)) == NULL ||
@@ -109,6 +110,24 @@ oom:
 	log_error("relay.failed", "stream=%s relay=%s err=%s", st->name,
 	    cr->name, "out of memory");
 	return NULL;
+}
+
+size_t
+relay_budget(const struct server *srv, const struct cfg_relay *cr)
+{
+	return cr->queue_bytes != 0 ? cr->queue_bytes :
+	    srv->cfg->relay_queue_bytes;
+}
+
+void
+relay_set_budget(struct relay *r, size_t budget_bytes)
+{
+	if (r->budget_bytes == budget_bytes)
+		return;
+	log_info("relay.queue", "stream=%s relay=%s queue_bytes=%zu "
+	    "was=%zu", r->stream_name, r->name, budget_bytes,
+	    r->budget_bytes);
+	r->budget_bytes = budget_bytes;
 }
 
 void
@@ -236,13 +255,17 @@ static void
 relay_spawn(struct relay *r)
 {
 	const char	*path = relay_worker_path();
+	char		 queue[24];
 	char		*argv[] = { "mirroring-worker", "--stream",
-			    r->stream_name, "--relay", r->name, NULL };
+			    r->stream_name, "--relay", r->name, "--queue-bytes",
+			    queue, NULL };
 	unsigned	 delay;
 	int		 sv[2];
 	pid_t		 pid, self = getpid();
 	bool		 deathsig = strncmp(r->url, "file:", 5) != 0;
 
+	/* the worker's own queue has the same budget as ours */
+	snprintf(queue, sizeof(queue), "%zu", r->budget_bytes);
 	r->attempts++;
 	r->spawned_ms = r->status_ms = util_mono_ms();
 	r->hello = false;
@@ -280,8 +303,8 @@ relay_spawn(struct relay *r)
 	bufferevent_setcb(r->bev, relay_on_read, NULL, relay_on_event, r);
 	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
 	log_info("relay.spawned", "stream=%s relay=%s worker_pid=%ld "
-	    "attempt=%u url=%s", r->stream_name, r->name, (long)pid, r->attempts,
-	    MASK(r->url));
+	    "attempt=%u queue_bytes=%zu url=%s", r->stream_name, r->name,
+	    (long)pid, r->attempts, r->budget_bytes, MASK(r->url));
 	if (relay_send_config(r) == -1) {
 		kill(pid, SIGKILL);
 		return;
@@ -301,7 +324,10 @@ relay_send(struct relay *r, struct tag *t)
 	out = bufferevent_get_output(r->bev);
 	/* decoder configs are small and a restart needs them: always sent */
 	if (!(t->flags & TAG_F_SEQHDR)) {
-		if (evbuffer_get_length(out) + t->len > RELAY_BUDGET_BYTES)
+		/* under the budget any tag fits, so the queue may go past it
+		 * by one: a keyframe larger than the budget would otherwise
+		 * keep the relay dropping for ever */
+		if (evbuffer_get_length(out) >= r->budget_bytes)
 			r->dropping = true;
 		else if (r->dropping && (t->flags & TAG_F_KEYFRAME))
 			r->dropping = false;	/* resume cleanly */

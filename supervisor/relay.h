@@ -22,7 +22,6 @@ struct server;
 struct stream;
 struct tag;
 
-#define RELAY_BUDGET_BYTES	(8u * 1024 * 1024)  /* queued to one worker */
 #define RELAY_BACKOFF_MIN_MS	500
 #define RELAY_BACKOFF_MAX_MS	30000
 #define RELAY_HEALTHY_MS	60000	/* up this long: backoff resets */
@@ -53,6 +52,7 @@ struct relay {
 	uint64_t		 spawned_ms;
 	uint64_t		 status_ms;	/* last STATUS (or spawn) */
 	uint64_t		 stats_ms;	/* last relay.stats line */
+	size_t			 budget_bytes;	/* media queued to the worker */
 	uint64_t		 dropped;	/* tags the budget cost us */
 	/* what earlier workers of this relay reported (metrics counters
 	 * keep counting across restarts) */
@@ -66,6 +66,11 @@ struct relay {
 /* A relay of st per cr, worker started at once.  NULL when out of memory
  * (logged). */
 struct relay	*relay_new(struct stream *st, const struct cfg_relay *cr);
+/* A relay spec's queue budget: its queue:, else relay_queue:. */
+size_t		 relay_budget(const struct server *, const struct cfg_relay *);
+/* A new budget for a live relay: its supervisor-side queue follows at once,
+ * its worker's own queue from the next worker (no restart for it). */
+void		 relay_set_budget(struct relay *, size_t budget_bytes);
 /* Queues one tag to the worker (by reference), within the budget. */
 void		 relay_send(struct relay *, struct tag *);
 /* The publish ended: EOS to the worker, then it flushes and exits.  The

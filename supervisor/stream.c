@@ -79,8 +79,11 @@ stream_relays_apply(struct stream *st)
 		next = TAILQ_NEXT(r, entry);
 		cr = stream_spec_find(specs, n, r->name);
 		if (cr != NULL && cr->enabled && strcmp(cr->url.value, r->url) ==
-		    0 && strcmp(cr->profile, r->profile) == 0)
+		    0 && strcmp(cr->profile, r->profile) == 0) {
+			/* the queue is ours: a new size needs no restart */
+			relay_set_budget(r, relay_budget(st->srv, cr));
 			continue;	/* unchanged: not a packet lost */
+		}
 		log_info("relay.stopping", "stream=%s relay=%s reason=%s",
 		    st->name, r->name, cr == NULL ? "removed" : !cr->enabled ?
 		    "disabled" : "changed");

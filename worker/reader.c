@@ -81,7 +81,38 @@ reader_read_msg(int fd, const char **why)
 	return it;
 }
 
-/* Called with rd.mu held: true when this MEDIA payload may be queued. */
+/* Called with rd.mu held: drops the queued MEDIA but sequence headers, so
+ * the tag queued next is the next the destination gets. */
+static void
+reader_skip_queued(void)
+{
+	struct reader_item	**pp = &rd.head, *it;
+	struct ipc_media	  m;
+
+	rd.tail = NULL;
+	while ((it = *pp) != NULL) {
+		if (it->type == IPC_MEDIA &&
+		    ipc_media_parse(it->data, it->len, &m) == 0 &&
+		    !(m.flags & TAG_F_SEQHDR)) {
+			*pp = it->next;
+			rd.bytes -= it->len;
+			rd.drops++;
+			free(it);
+			continue;
+		}
+		rd.tail = it;
+		pp = &it->next;
+	}
+}
+
+/*
+ * Called with rd.mu held: true when this MEDIA payload may be queued.  A
+ * queue under its budget takes any tag, so it may go past it by one (a
+ * keyframe larger than the budget would otherwise be dropped each time
+ * and the relay never resume).  Once full it drops until a keyframe;
+ * that keyframe replaces what is queued: the destination was behind by a
+ * whole queue, and resumes live rather than late.
+ */
 static bool
 reader_admit(const struct reader_item *it)
 {
@@ -92,11 +123,14 @@ reader_admit(const struct reader_item *it)
 		return true;	/* the main thread rejects it */
 	if (m.flags & TAG_F_SEQHDR)
 		return true;	/* small, and needed to resume */
-	if (rd.bytes + it->len > rd.budget)
+	if (m.type == TAG_VIDEO && (m.flags & TAG_F_KEYFRAME) &&
+	    (rd.dropping || rd.bytes >= rd.budget)) {
+		reader_skip_queued();
+		rd.dropping = false;
+		return true;
+	}
+	if (rd.bytes >= rd.budget)
 		rd.dropping = true;
-	else if (rd.dropping && m.type == TAG_VIDEO &&
-	    (m.flags & TAG_F_KEYFRAME))
-		rd.dropping = false;	/* resume cleanly */
 	if (rd.dropping) {
 		rd.drops++;
 		return false;
@@ -136,6 +170,25 @@ reader_main(void *arg)
 	pthread_cond_signal(&rd.cv);
 	pthread_mutex_unlock(&rd.mu);
 	return NULL;
+}
+
+size_t
+reader_budget_arg(int argc, char *const argv[])
+{
+	unsigned long long	 v;
+	char			*end;
+	int			 i;
+
+	for (i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--queue-bytes") != 0)
+			continue;
+		errno = 0;
+		v = strtoull(argv[i + 1], &end, 10);
+		if (errno == 0 && *end == '\0' && end != argv[i + 1] &&
+		    v > 0 && v <= READER_MAX_BYTES)
+			return (size_t)v;
+	}
+	return READER_DEFAULT_BYTES;
 }
 
 int

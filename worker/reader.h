@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define READER_DEFAULT_BYTES	(8u * 1024 * 1024)
+#define READER_MAX_BYTES	(1024u * 1024 * 1024)
+
 struct reader_item {
 	struct reader_item	*next;
 	uint16_t		 type;		/* enum ipc_type */
@@ -17,10 +20,15 @@ struct reader_item {
 	uint8_t			 data[];
 };
 
-/* Starts the thread reading fd; past budget_bytes of queued payload, MEDIA
- * is dropped until the next video keyframe (sequence headers always pass).
+/* Starts the thread reading fd; once budget_bytes of payload are queued
+ * (the last tag may go past it), MEDIA is dropped until the next video
+ * keyframe, which then replaces the queued MEDIA (sequence headers always
+ * pass and stay).
  * 0 or -1 with errno. */
 int			 reader_start(int fd, size_t budget_bytes);
+/* The budget the supervisor gave on the command line (--queue-bytes N, the
+ * relay's queue:), or READER_DEFAULT_BYTES without a valid one. */
+size_t			 reader_budget_arg(int argc, char *const argv[]);
 /* The next item (the caller frees it), waiting at most wait_ms; NULL when
  * nothing came. */
 struct reader_item	*reader_pop(unsigned wait_ms);

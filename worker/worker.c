@@ -34,7 +34,6 @@
 #include "worker/report.h"
 #include "worker/worker.h"
 
-#define WORKER_QUEUE_BYTES	(8u * 1024 * 1024)
 #define WORKER_TRACK_WAIT_MS	2000	/* for the second sequence header */
 #define WORKER_HEALTHY_MS	60000	/* live this long: backoff resets */
 #define WORKER_EOF_CLOSE_MS	500	/* trailer budget when orphaned */
@@ -47,6 +46,7 @@ struct worker {
 	struct output		 out;
 	struct report		 rep;
 	int			 fd;
+	size_t			 queue_bytes;	/* the reader's budget */
 	bool			 live;
 	bool			 connecting;	/* EOS aborts the connect */
 	bool			 closing;	/* only the deadline counts */
@@ -58,6 +58,7 @@ struct worker {
 	uint64_t		 live_since_ms;
 	uint64_t		 bytes_prev;	/* earlier sessions */
 	uint64_t		 packets_missed; /* came while not live */
+	uint64_t		 queue_drops;	/* the reader's, counted */
 	unsigned		 attempts;
 	char			 av_msg[256];	/* last libav error line */
 };
@@ -118,6 +119,17 @@ worker_on_av_log(void *avcl, int level, const char *fmt, va_list ap)
 		log_debug("libav.log", "level=%d msg=%s", level, LQ(buf));
 }
 
+/* The reader's queue drops since the last call go into STATUS. */
+static void
+worker_count_drops(struct worker *w)
+{
+	uint64_t	n = reader_drops() - w->queue_drops;
+
+	w->queue_drops += n;
+	w->rep.packets_dropped += n;
+	w->packets_missed += n;
+}
+
 static int
 worker_on_interrupt(void *arg)
 {
@@ -134,6 +146,7 @@ worker_on_interrupt(void *arg)
 			report_state(&w->rep, IPC_ST_STALLED, now);
 		}
 		w->rep.bytes_out = w->bytes_prev + (uint64_t)output_bytes(&w->out);
+		worker_count_drops(w);	/* they pile up while we block */
 		report_tick(&w->rep, now);
 		if (reader_eof(NULL) || (w->connecting && reader_eos()))
 			return 1;
@@ -470,9 +483,9 @@ worker_run(struct worker *w)
 {
 	struct reader_item	*it;
 	const char		*why;
-	uint64_t		 now, qd, qdrops = 0;
+	uint64_t		 now;
 
-	if (reader_start(w->fd, WORKER_QUEUE_BYTES) == -1)
+	if (reader_start(w->fd, w->queue_bytes) == -1)
 		fatal("worker.thread", "what=reader");
 	for (;;) {
 		now = util_mono_ms();
@@ -504,10 +517,7 @@ worker_run(struct worker *w)
 				    w->cfg.relay, ipc_type_name(it->type));
 			free(it);
 		}
-		qd = reader_drops();
-		w->rep.packets_dropped += qd - qdrops;
-		w->packets_missed += qd - qdrops;
-		qdrops = qd;
+		worker_count_drops(w);
 		report_tick(&w->rep, util_mono_ms());
 		if (w->rep.broken)
 			return worker_stop(w, false, "status write failed");
@@ -525,6 +535,7 @@ main(int argc, char **argv)
 	log_init("worker", LOGL_INFO, LOG_FMT_LOGFMT);
 	signal(SIGPIPE, SIG_IGN);
 	w->fd = IPC_WORKER_FD;
+	w->queue_bytes = reader_budget_arg(argc, argv);
 	if (fcntl(w->fd, F_SETFD, FD_CLOEXEC) == -1) {
 		log_warn("worker.no_ipc", "fd=%d", w->fd);
 		return WORKER_EX_FAIL;

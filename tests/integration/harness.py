@@ -122,12 +122,14 @@ def need_gst_element(name):
         raise Skip(f'GStreamer element {name} not installed')
 
 
-def make_media(path, seconds=10):
-    """seconds of 640x360@30 H.264 + 44.1 kHz stereo AAC in FLV."""
+def make_media(path, seconds=10, size='640x360', video=()):
+    """seconds of 640x360@30 H.264 + 44.1 kHz stereo AAC in FLV; video:
+    more ffmpeg options for the picture (filters, quality)."""
     cmd = ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'error', '-y',
-           '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+           '-f', 'lavfi', '-i', f'testsrc2=size={size}:rate=30',
            '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-           '-t', str(seconds), '-c:v', 'libx264', '-preset', 'ultrafast',
+           '-t', str(seconds), *video, '-c:v', 'libx264',
+           '-preset', 'ultrafast',
            '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
            '-ac', '2', '-shortest', '-f', 'flv', path]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -220,14 +222,16 @@ class Test:
         return self.conf
 
     def start(self, env=None):
-        """Starts the supervisor and waits until it listens."""
+        """Starts the supervisor and waits until it listens (this one: a
+        restarted supervisor appends to the same log)."""
+        since = self.mark()
         self.log_file = open(self.log_path, 'ab')
         self.sup = subprocess.Popen([MIRRORING, 'run', '-c', self.conf],
                                     stdin=subprocess.DEVNULL,
                                     stdout=self.log_file,
                                     stderr=self.log_file,
                                     env=self._env(env))
-        self.wait_log('supervisor.listening', 10,
+        self.wait_log('supervisor.listening', 10, since=since,
                       addr=f'127.0.0.1:{self.port}')
 
     def start_daemon(self, env=None):
@@ -439,6 +443,29 @@ def kill_pid(pid, grace):
             return
 
 
+def relay_source(t, seconds=10):
+    """The start of a relay scenario: the worker binary is there, and the
+    source media (make_media) with its ffprobe counts and a publish key:
+    (media, counts, key)."""
+    if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
+        t.fail('$MIRRORING_WORKER is not an executable')
+    media = make_media(os.path.join(t.dir, 'src.flv'), seconds)
+    return media, probe_counts(media), new_key()
+
+
+def with_peer(t, name, case):
+    """Runs case(t, peer) with a second scenario peer (its own supervisor,
+    temp dir and port, e.g. a mirroring used as an RTMP sink), finished
+    with t: kept when anything failed."""
+    peer = Test(name)
+    ok = False
+    try:
+        case(t, peer)
+        ok = not t.failures
+    finally:
+        peer.finish(not ok)
+
+
 def run(name, body, tools=('ffmpeg', 'ffprobe')):
     """Runs body(t) as test name; exits 0 pass, 1 fail, 77 skip."""
     try:
@@ -596,7 +623,7 @@ def new_key(prefix='studio'):
 
 
 def expect_publish(t, proc, key, counts, stream='studio', since=0,
-                   media_s=10, on_live=None):
+                   media_s=10, on_live=None, size='640x360'):
     """Follows one publish by proc from publish.started to conn.closed and
     checks the codecs and that publish.stopped's counters equal counts
     (ffprobe's per stream).  on_live(t, started) runs while it is live.
@@ -608,7 +635,8 @@ def expect_publish(t, proc, key, counts, stream='studio', since=0,
             'publish.started client is 127.0.0.1:PORT',
             started.get('client'))
     codecs = t.wait_log('publish.codecs', 10, since=since, stream=stream)
-    for k, v in (('video', 'h264'), ('width', '640'), ('height', '360'),
+    width, height = size.split('x')
+    for k, v in (('video', 'h264'), ('width', width), ('height', height),
                  ('audio', 'aac'), ('rate', '44100'), ('channels', '2')):
         t.check_eq(codecs.get(k), v, f'publish.codecs {k}', soft=True)
     if on_live is not None:
@@ -845,22 +873,64 @@ def check_relayed(t, what, src, dst):
             'keyframe', str(vb[:1]), soft=True)
 
 
-def check_segment(t, what, src, dst):
+def check_segment(t, what, src, dst, to_end=False):
     """dst (a relay that ran for part of the publish) holds a contiguous
     run of the source's audio and video packets, byte for byte, starting
-    with a video keyframe."""
+    with a video keyframe; with to_end, a run that goes on to the source's
+    last packet (nothing lost once it joined).  Returns {kind: (index of
+    the run in the source's packets of that kind, its length)}."""
     a, b = probe_packet_list(src), probe_packet_list(dst)
+    t.check(all(p[2] for p in a + b), f'{what}: ffprobe hashed every packet')
+    runs = {}
     for kind in ('video', 'audio'):
         sa = [(s, h) for k, s, h, _ in a if k == kind]
         sb = [(s, h) for k, s, h, _ in b if k == kind]
         at = next((i for i in range(len(sa) - len(sb) + 1)
                    if sa[i:i + len(sb)] == sb), None) if sb else None
         t.check(at is not None, f'{what}: its {len(sb)} {kind} packets are '
-                f'a contiguous run of the source\'s {len(sa)}',
+                f'a contiguous run of the source\'s {len(sa)}'
+                + (f' (from {at})' if at is not None else ''),
                 'no match' if sb else 'no packets', soft=True)
+        if to_end and at is not None:
+            t.check_eq(at + len(sb), len(sa), f'{what}: the {kind} run '
+                       'ends with the source\'s last packet', soft=True)
+        runs[kind] = (at, len(sb))
     vb = [p for p in b if p[0] == 'video']
     t.check(bool(vb) and vb[0][3], f'{what}: the first video packet is a '
             'keyframe', str(vb[:1]), soft=True)
+    return runs
+
+
+def check_gapped(t, what, src, dst):
+    """dst (a relay that dropped to keyframes) holds the source's packets
+    in order, byte for byte, with gaps only: each video run after a gap,
+    and the first, starts with a keyframe.  Returns (video packets,
+    video runs)."""
+    a, b = probe_packet_list(src), probe_packet_list(dst)
+    t.check(all(p[2] for p in a + b), f'{what}: ffprobe hashed every packet')
+    out = {}
+    for kind in ('video', 'audio'):
+        sa = [p for p in a if p[0] == kind]
+        sb = [p for p in b if p[0] == kind]
+        i, runs, bad = 0, 0, None
+        for n, p in enumerate(sb):
+            j = next((j for j in range(i, len(sa)) if sa[j][1:3] == p[1:3]),
+                     None)
+            if j is None:
+                bad = f'packet {n} is not in the source after {i}'
+                break
+            if j != i or n == 0:
+                runs += 1
+                if kind == 'video' and not sa[j][3]:
+                    bad = f'packet {n} resumes at source {j}, no keyframe'
+                    break
+            i = j + 1
+        t.check(bad is None, f'{what}: its {len(sb)} {kind} packets are '
+                f'the source\'s in order, {runs} runs'
+                + (' each from a keyframe' if kind == 'video' else ''),
+                bad or '', soft=True)
+        out[kind] = (len(sb), runs)
+    return out['video']
 
 
 # -- packet hashes, TLS and SRT sinks ------------------------------------------
@@ -879,12 +949,14 @@ def make_cert(t):
     return cert, key
 
 
-_TLS_TERMINATOR = r'''
-import socket, ssl, sys, threading
-port, backend, cert, key = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], \
-    sys.argv[4]
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(cert, key)
+_PROXY = r'''
+import socket, ssl, sys, threading, time
+port, backend, delay, cert, key = int(sys.argv[1]), int(sys.argv[2]), \
+    float(sys.argv[3]), sys.argv[4], sys.argv[5]
+ctx = None
+if cert != '-':
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(('127.0.0.1', port))
@@ -904,18 +976,24 @@ def pipe(a, b):
             s.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+def serve(c, addr):
+    if ctx is not None:
+        try:
+            c = ctx.wrap_socket(c, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            print(f'handshake from {addr}: {e}', flush=True)
+            c.close()
+            return
+        print(f'TLS from {addr}: {c.version()} {c.cipher()[0]}', flush=True)
+    # what the client sends meanwhile waits in the socket buffers
+    time.sleep(delay)
+    print(f'forwarding {addr} after {delay:g} s', flush=True)
+    bc = socket.create_connection(('127.0.0.1', backend))
+    threading.Thread(target=pipe, args=(c, bc), daemon=True).start()
+    threading.Thread(target=pipe, args=(bc, c), daemon=True).start()
 while True:
     c, addr = ls.accept()
-    try:
-        tc = ctx.wrap_socket(c, server_side=True)
-    except (OSError, ssl.SSLError) as e:
-        print(f'handshake from {addr}: {e}', flush=True)
-        c.close()
-        continue
-    print(f'TLS from {addr}: {tc.version()} {tc.cipher()[0]}', flush=True)
-    bc = socket.create_connection(('127.0.0.1', backend))
-    threading.Thread(target=pipe, args=(tc, bc), daemon=True).start()
-    threading.Thread(target=pipe, args=(bc, tc), daemon=True).start()
+    threading.Thread(target=serve, args=(c, addr), daemon=True).start()
 '''
 
 
@@ -926,8 +1004,17 @@ def start_tls_terminator(t, name, port, backend, cert, key):
     not available for rtmps"), so an RTMPS sink is this in front of an
     `ffmpeg -listen 1` RTMP sink.  Its log says which TLS version a client
     negotiated."""
-    p = t.spawn(name, [sys.executable, '-c', _TLS_TERMINATOR, str(port),
-                       str(backend), cert, key])
+    p = t.spawn(name, [sys.executable, '-c', _PROXY, str(port),
+                       str(backend), '0', cert, key])
+    return wait_listening(t, name, p, port)
+
+
+def start_slow_proxy(t, name, port, backend, delay_s):
+    """A TCP proxy on 127.0.0.1:port that accepts at once but connects
+    each client to 127.0.0.1:backend only delay_s later: a destination
+    whose RTMP handshake takes that long (a far or busy ingest)."""
+    p = t.spawn(name, [sys.executable, '-c', _PROXY, str(port),
+                       str(backend), str(delay_s), '-', '-'])
     return wait_listening(t, name, p, port)
 
 

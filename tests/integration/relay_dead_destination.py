@@ -8,18 +8,14 @@ that at least one 10 s relay.stats interval ends while it is live."""
 import os
 
 import harness
-from harness import free_port, make_media, probe_counts
+from harness import free_port
 
 MEDIA_S = 15
 WAITING = ('connecting', 'backoff')
 
 
 def body(t):
-    if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
-        t.fail('$MIRRORING_WORKER is not an executable')
-    media = make_media(os.path.join(t.dir, 'src.flv'), MEDIA_S)
-    counts = probe_counts(media)
-    key = harness.new_key()
+    media, counts, key = harness.relay_source(t, MEDIA_S)
     dead_key = harness.new_key('deadkey')
     t.write_config({'studio': f'''key: {key}
 relays:

@@ -9,17 +9,13 @@ import glob
 import os
 
 import harness
-from harness import SLOW, free_port, make_media, probe_counts
+from harness import SLOW, free_port
 
 RELAYS = ('sink', 'rec')
 
 
 def body(t):
-    if not os.access(os.environ.get('MIRRORING_WORKER', ''), os.X_OK):
-        t.fail('$MIRRORING_WORKER is not an executable')
-    media = make_media(os.path.join(t.dir, 'src.flv'))
-    counts = probe_counts(media)
-    key = harness.new_key()
+    media, counts, key = harness.relay_source(t)
     sink_key = harness.new_key('sinkkey')
     spare_key = harness.new_key('sparekey')
     sink_port = free_port()

@@ -6,7 +6,11 @@ ffprobe's, duration_ms within 1.5 s of the media), the other relay (a
 file recording) is packet-identical to the source, the stalled relay
 reports it (status --json dropped/reconnects/state, relay.stats,
 relay.failed or relay.kill lines) and the supervisor's RSS stays
-bounded."""
+bounded.  The stalled sink's recording is the source's packets in order
+with a gap, resuming at the newest keyframe queued when the stall ended
+(not after replaying the stale queue).  A second sink stalled at the
+same moment, whose relay has `queue: 256KiB` instead of the default
+8 MiB, starts dropping earlier and drops more meanwhile."""
 
 import os
 import signal
@@ -54,27 +58,31 @@ def body(t):
     sink_key = harness.new_key('sinkkey')
     sink_port = free_port()
     sink_out = os.path.join(t.dir, 'sink.flv')
+    small_key = harness.new_key('smallkey')
+    small_port = free_port()
     rec = os.path.join(t.dir, 'rec.mkv')
     t.write_config({'studio': f'''key: {key}
 relays:
   sink: {{ url: "rtmp://127.0.0.1:{sink_port}/live/{sink_key}" }}
   rec: {{ url: "file:{rec}" }}
+  small: {{ url: "rtmp://127.0.0.1:{small_port}/live/{small_key}",
+           queue: 256KiB }}
 '''})
     # Loopback TCP autotunes the receive buffer up to tcp_rmem's maximum
     # (32 MiB here): a stopped reader with a default socket would swallow
     # the whole 8 s (~2.6 MB) in the kernel and the worker would never
     # notice.  A fixed SO_RCVBUF (set before listen, so no autotuning)
     # makes the stall felt within a second, as across a real network.
-    sink = t.spawn('sink', ['ffmpeg', '-nostdin', '-hide_banner', '-v',
-                            'warning', '-recv_buffer_size', '65536',
-                            '-listen', '1', '-i',
-                            f'rtmp://127.0.0.1:{sink_port}/live/{sink_key}',
-                            '-c', 'copy', '-f', 'flv', '-y', sink_out])
-    end = time.monotonic() + 10 * SLOW
-    while not harness.tcp_listening(sink_port):
-        if sink.poll() is not None or time.monotonic() > end:
-            t.fail(f'the sink does not listen: {t.proc_output(sink)}')
-        time.sleep(0.02)
+    def start_sink(name, port, skey, out):
+        p = t.spawn(name, ['ffmpeg', '-nostdin', '-hide_banner', '-v',
+                           'warning', '-recv_buffer_size', '65536',
+                           '-listen', '1', '-i',
+                           f'rtmp://127.0.0.1:{port}/live/{skey}',
+                           '-c', 'copy', '-f', 'flv', '-y', out])
+        return harness.wait_listening(t, name, p, port)
+    sink = start_sink('sink', sink_port, sink_key, sink_out)
+    small = start_sink('small_sink', small_port, small_key,
+                       os.path.join(t.dir, 'small.flv'))
     t.start()
     mark = t.mark()
     pub = t.publish_ffmpeg('ffmpeg', key, media)
@@ -89,7 +97,8 @@ relays:
                                 r.get('state'), r.get('dropped'),
                                 r.get('reconnects'), r.get('packets_out'),
                                 rec_r.get('state'), s.get('video_frames'),
-                                rss))
+                                rss, (harness.status_relay(s, 'small') or
+                                      {}).get('dropped')))
         if rss is not None:
             seen['rss'].append(rss)
         return r
@@ -97,8 +106,9 @@ relays:
     def on_live(t, started):
         harness.wait_status(
             t, lambda s: all((harness.status_relay(s, n) or {})
-                             .get('state') == 'live' for n in ('sink', 'rec')),
-            10, 'relays sink and rec live')
+                             .get('state') == 'live'
+                             for n in ('sink', 'rec', 'small')),
+            10, 'relays sink, rec and small live')
         harness.wait_status(t, lambda s: s.get('video_frames', 0) >= 120,
                             10, 'video_frames >= 120 (4 s in)')
         seen['t0'] = time.monotonic()
@@ -106,14 +116,18 @@ relays:
         seen['stop_mark'] = t.mark()
         seen['stop_wall'] = time.time()
         os.kill(sink.pid, signal.SIGSTOP)
-        print(f'SIGSTOP sink ffmpeg pid {sink.pid}', flush=True)
+        os.kill(small.pid, signal.SIGSTOP)
+        print(f'SIGSTOP sink ffmpeg pids {sink.pid} {small.pid}', flush=True)
         try:
             while time.monotonic() - seen['t0'] < STOP_S:
                 time.sleep(0.5)
                 sample('stopped')
         finally:
             os.kill(sink.pid, signal.SIGCONT)
-            print('SIGCONT sink', flush=True)
+            os.kill(small.pid, signal.SIGCONT)
+            print('SIGCONT sinks', flush=True)
+        seen['cont_frames'] = (harness.status_stream(t) or {}).get(
+            'video_frames')
         seen['cont_mark'] = t.mark()
         while pub.poll() is None:
             time.sleep(0.5)
@@ -127,7 +141,7 @@ relays:
 
     print('status --json samples (phase, s since SIGSTOP, sink state, '
           'dropped, reconnects, packets_out, rec state, video_frames, '
-          'supervisor RSS KiB):')
+          'supervisor RSS KiB, small dropped):')
     for row in seen['samples']:
         print(f'  {row}')
     during = [r for r in seen['samples'] if r[0] != 'before']
@@ -178,6 +192,24 @@ relays:
             'the rec relay stayed live throughout',
             str([r[6] for r in seen['samples']]), soft=True)
 
+    # the smaller queue is felt first, and costs more packets
+    before = {r[0]: r for r in seen['samples']}.get('before')
+    base = (before[3] or 0, before[9] or 0) if before else (0, 0)
+    stalled = [r for r in seen['samples'] if r[0] == 'stopped']
+    first = [next((r[1] for r in stalled if (r[i] or 0) > b), None)
+             for i, b in ((3, base[0]), (9, base[1]))]
+    most = [max([(r[i] or 0) - b for r in stalled], default=0)
+            for i, b in ((3, base[0]), (9, base[1]))]
+    print(f'first drop while stopped (s): 8 MiB {first[0]}, 256 KiB '
+          f'{first[1]}; dropped meanwhile: 8 MiB {most[0]}, 256 KiB '
+          f'{most[1]}')
+    t.check(first[1] is not None and (first[0] is None or
+                                      first[1] < first[0]),
+            f'the 256 KiB relay drops first ({first[1]} s vs {first[0]} s '
+            'after the SIGSTOP)')
+    t.check(most[1] > most[0], f'and drops more while stalled ({most[1]} '
+            f'vs {most[0]} packets)')
+
     peak = max(seen['rss'], default=None)
     print(f'supervisor RSS KiB: first {seen["rss"][:1]}, peak {peak}')
     if SLOW == 1.0:
@@ -203,8 +235,27 @@ relays:
               if p[0] == 'video']
         print(f'sink recording: {len(vs)} of {counts["video"][0]} video '
               'packets')
+        # after the stall the sink resumes at the newest keyframe queued
+        # (one GOP at most before the ingest's frame at SIGCONT), not with
+        # the stale queue from the stall's start
+        src = [p for p in harness.probe_packet_list(media)
+               if p[0] == 'video']
+        idx = {p[2]: i for i, p in enumerate(src)}
+        at = [idx.get(p[2], -1) for p in vs]
+        gaps = [(at[i - 1], at[i]) for i in range(1, len(at))
+                if at[i] != at[i - 1] + 1]
+        print(f'sink gaps (last source frame before, first after): {gaps}; '
+              f'ingest at SIGCONT: frame {seen.get("cont_frames")}')
+        harness.check_gapped(t, 'stalled sink', media, sink_out)
+        cont = seen.get('cont_frames') or 0
+        late = int(6 * SLOW)	# a keyframe while the queue drains
+        t.check(len(gaps) >= 1 and gaps[0][1] <= cont + late,
+                f'the stalled sink resumed at source frame '
+                f'{gaps[0][1] if gaps else None}, the newest keyframe when '
+                f'the stall ended (ingest at frame {cont}, + {late}), not '
+                'after its stale queue', str(gaps), soft=True)
     t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
-    t.check_no_secret(key, sink_key)
+    t.check_no_secret(key, sink_key, small_key)
 
 
 if __name__ == '__main__':

@@ -52,7 +52,8 @@ static const struct {
 	/* unknown keys, at each level */
 	{ "lisen: 0.0.0.0:1935\n",
 	  "t.yaml:1:1: lisen: unknown key (expected one of: listen, app, "
-	  "state_dir, http, http_token, http_token_file, log, streams)" },
+	  "state_dir, http, http_token, http_token_file, log, streams, "
+	  "relay_queue)" },
 	{ "log: { level: info, colour: red }\n",
 	  "t.yaml:1:21: log.colour: unknown key (expected one of: level, "
 	  "format, file)" },
@@ -61,11 +62,47 @@ static const struct {
 	  "key_file, note, enabled, relays)" },
 	{ R1 "      yt: { url: rtmp://x/y, profil: copy }\n",
 	  "t.yaml:5:30: streams.s1.relays.yt.profil: unknown key (expected "
-	  "one of: url, profile, enabled)" },
+	  "one of: url, profile, enabled, queue)" },
 	/* values */
 	{ R1 "      yt: { url: rtmp://x/y, profile: 720p }\n",
 	  "t.yaml:5:39: streams.s1.relays.yt.profile: unknown profile "
 	  "\"720p\"" },
+	/* sizes: relay_queue and a relay's queue */
+	{ "relay_queue: 8 MiB\n",
+	  "t.yaml:1:14: relay_queue: expected a size such as 8MiB, 500k or "
+	  "1048576 (units k, M, G, KiB, MiB, GiB), got \"8 MiB\"" },
+	{ "relay_queue: 8mib\n",
+	  "t.yaml:1:14: relay_queue: expected a size such as 8MiB, 500k or "
+	  "1048576 (units k, M, G, KiB, MiB, GiB), got \"8mib\"" },
+	{ "relay_queue: -1\n",
+	  "t.yaml:1:14: relay_queue: expected a size such as 8MiB, 500k or "
+	  "1048576 (units k, M, G, KiB, MiB, GiB), got \"-1\"" },
+	{ "relay_queue: 18446744073709551616\n",
+	  "t.yaml:1:14: relay_queue: expected a size such as 8MiB, 500k or "
+	  "1048576 (units k, M, G, KiB, MiB, GiB), got "
+	  "\"18446744073709551616\"" },
+	{ "relay_queue: 18446744073709551615GiB\n",
+	  "t.yaml:1:14: relay_queue: expected a size such as 8MiB, 500k or "
+	  "1048576 (units k, M, G, KiB, MiB, GiB), got "
+	  "\"18446744073709551615GiB\"" },
+	{ "relay_queue: 262143\n",
+	  "t.yaml:1:14: relay_queue: queue size \"262143\" out of range "
+	  "(256KiB to 1GiB)" },
+	{ "relay_queue: 1073741825\n",
+	  "t.yaml:1:14: relay_queue: queue size \"1073741825\" out of range "
+	  "(256KiB to 1GiB)" },
+	{ "relay_queue: 2G\n",
+	  "t.yaml:1:14: relay_queue: queue size \"2G\" out of range "
+	  "(256KiB to 1GiB)" },
+	{ "relay_queue: { a: 1 }\n",
+	  "t.yaml:1:14: relay_queue: expected a string, got a mapping" },
+	{ R1 "      yt: { url: rtmp://x/y, queue: 1.5M }\n",
+	  "t.yaml:5:37: streams.s1.relays.yt.queue: expected a size such as "
+	  "8MiB, 500k or 1048576 (units k, M, G, KiB, MiB, GiB), got "
+	  "\"1.5M\"" },
+	{ R1 "      yt:\n        url: rtmp://x/y\n        queue: 100KiB\n",
+	  "t.yaml:7:16: streams.s1.relays.yt.queue: queue size \"100KiB\" "
+	  "out of range (256KiB to 1GiB)" },
 	{ "listen: 0.0.0.0:0\n",
 	  "t.yaml:1:9: listen: bad port \"0\" (expected 1 to 65535)" },
 	{ "listen: 0.0.0.0:65536\n",
@@ -273,7 +310,8 @@ static const struct {
 	  "t.yaml:1:3: mapping keys must be strings" },
 	{ "\"a\\nb\": 1\n",
 	  "t.yaml:1:1: a?b: unknown key (expected one of: listen, app, "
-	  "state_dir, http, http_token, http_token_file, log, streams)" },
+	  "state_dir, http, http_token, http_token_file, log, streams, "
+	  "relay_queue)" },
 	{ "app: \"a\\0b\"\n",
 	  "t.yaml:1:6: app: strings must not contain NUL characters" },
 	/* syntax errors keep libyaml's words and position */
@@ -397,6 +435,51 @@ test_defaults(void)
 	is_int(cfg_parse(NULL, NULL, 0, NULL, &cfg, NULL), 0, "NULL text");
 	cfg_free(cfg);
 	cfg_free(NULL);
+}
+
+static void
+test_queue(void)
+{
+	static const struct {
+		const char	*text;
+		size_t		 bytes;
+	} sizes[] = {
+		{ "262144", 256 * 1024 }, { "256KiB", 256 * 1024 },
+		{ "500k", 500000 }, { "16MiB", 16 * 1024 * 1024 },
+		{ "16M", 16000000 }, { "1G", 1000000000 },
+		{ "1GiB", 1024 * 1024 * 1024 }, { "1073741824", 1 << 30 },
+		{ "0008MiB", 8 * 1024 * 1024 },
+	};
+	struct cfg_err	 err;
+	struct cfg	*cfg;
+	char		 yaml[256];
+	size_t		 i;
+
+	if (parse(R1 "      a: { url: rtmp://x/y }\n", NULL, &cfg, &err) == 0) {
+		is_int(cfg->relay_queue_bytes, 8 * 1024 * 1024,
+		    "relay_queue defaults to 8 MiB");
+		is_int(cfg->streams[0].relays[0].queue_bytes, 0,
+		    "a relay without queue: follows relay_queue");
+		cfg_free(cfg);
+	} else
+		ok(0, "default queue parses: %s", err.msg);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "relay_queue: %s\n" R1
+		    "      a: { url: rtmp://x/y, queue: \"%s\" }\n"
+		    "      b: { url: rtmp://x/z, queue: ~ }\n",
+		    sizes[i].text, sizes[i].text);
+		if (parse(yaml, NULL, &cfg, &err) == -1) {
+			ok(0, "sizes[%zu] %s: %s", i, sizes[i].text, err.msg);
+			continue;
+		}
+		is_int(cfg->relay_queue_bytes, sizes[i].bytes,
+		    "relay_queue: %s", sizes[i].text);
+		is_int(cfg->streams[0].relays[0].queue_bytes, sizes[i].bytes,
+		    "queue: \"%s\" (quoted)", sizes[i].text);
+		is_int(cfg->streams[0].relays[1].queue_bytes, 0,
+		    "queue: ~ keeps the default");
+		cfg_free(cfg);
+	}
 }
 
 static const char full[] =
@@ -799,6 +882,7 @@ main(void)
 	test_errors();
 	test_limits();
 	test_defaults();
+	test_queue();
 	test_full();
 	test_bools();
 	test_names();

@@ -1,0 +1,136 @@
+/*
+ * The worker's IPC reader queue (worker/reader.c) over a real socketpair:
+ * while nobody pops (the main thread blocked on a destination) it fills
+ * to its budget, drops until a keyframe, and that keyframe replaces the
+ * queued media (sequence headers stay), so the destination resumes live;
+ * a keyframe larger than the budget still passes an empty queue.
+ */
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/ipc.h"
+#include "common/ipc_msg.h"
+#include "common/tag.h"
+#include "worker/reader.h"
+#include "tap.h"
+
+#define BUDGET	1000
+
+static int	fd;
+
+/* One MEDIA message of len payload bytes (6 of them the media header);
+ * the timestamp tells the items apart. */
+static void
+send_media(uint8_t type, uint8_t flags, uint32_t ts, size_t len)
+{
+	uint8_t	*p = calloc(1, IPC_HDR_LEN + len);
+
+	ipc_hdr_pack(p, IPC_MEDIA, 0, (uint32_t)len, 1);
+	p[IPC_HDR_LEN] = type;
+	p[IPC_HDR_LEN + 1] = flags;
+	p[IPC_HDR_LEN + 2] = (uint8_t)ts;		/* little-endian */
+	p[IPC_HDR_LEN + 3] = (uint8_t)(ts >> 8);
+	p[IPC_HDR_LEN + 4] = (uint8_t)(ts >> 16);
+	p[IPC_HDR_LEN + 5] = (uint8_t)(ts >> 24);
+	if (write(fd, p, IPC_HDR_LEN + len) != (ssize_t)(IPC_HDR_LEN + len))
+		ok(0, "write media ts=%u", ts);
+	free(p);
+}
+
+static void
+send_eos(void)
+{
+	uint8_t	h[IPC_HDR_LEN];
+
+	ipc_hdr_pack(h, IPC_EOS, 0, 0, 1);
+	if (write(fd, h, sizeof(h)) != sizeof(h))
+		ok(0, "write eos");
+}
+
+static void
+wait_for(int (*cond)(void), const char *what)
+{
+	struct timespec	ts = { 0, 5 * 1000 * 1000 };
+	int		i;
+
+	for (i = 0; i < 400 && !cond(); i++)
+		nanosleep(&ts, NULL);
+	ok(cond(), "reader: %s within 2 s", what);
+}
+
+/* The timestamp of the next item, -1 for EOS, -2 for nothing. */
+static long
+pop_ts(void)
+{
+	struct reader_item	*it = reader_pop(2000);
+	struct ipc_media	 m;
+	long			 ts;
+
+	if (it == NULL)
+		return -2;
+	if (it->type == IPC_EOS)
+		ts = -1;
+	else if (ipc_media_parse(it->data, it->len, &m) == 0)
+		ts = m.ts_ms;
+	else
+		ts = -3;
+	free(it);
+	return ts;
+}
+
+static int	eos_queued(void) { return reader_eos(); }
+static int	drops_7(void) { return reader_drops() == 7; }
+static int	eof_seen(void) { return reader_eof(NULL); }
+
+int
+main(void)
+{
+	static const long	 want[] = { 0, 40, 50, -1 };
+	const char		*why = NULL;
+	int			 sv[2];
+	size_t			 i;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1)
+		return 1;
+	fd = sv[0];
+	is_int(reader_start(sv[1], BUDGET), 0, "reader_start");
+
+	/* nobody pops: a stalled destination */
+	send_media(TAG_VIDEO, TAG_F_SEQHDR, 0, 16);	/* 16 queued */
+	send_media(TAG_VIDEO, TAG_F_KEYFRAME, 10, 400);	/* 416 */
+	send_media(TAG_VIDEO, 0, 20, 400);		/* 816 */
+	send_media(TAG_AUDIO, 0, 25, 200);		/* 1016: past it */
+	send_media(TAG_VIDEO, 0, 30, 400);		/* dropped */
+	send_media(TAG_AUDIO, 0, 35, 100);		/* dropped */
+	send_media(TAG_VIDEO, TAG_F_KEYFRAME, 40, 400);	/* replaces 10..25 */
+	send_media(TAG_VIDEO, 0, 50, 400);
+	send_eos();
+	wait_for(eos_queued, "EOS queued");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		is_int(pop_ts(), want[i], "stalled: item %zu is ts %ld (the "
+		    "sequence header, then the newest keyframe)", i, want[i]);
+	is_int(reader_drops(), 5, "stalled: 2 dropped, 3 skipped");
+
+	/* a keyframe larger than the budget passes an empty queue */
+	send_media(TAG_VIDEO, TAG_F_KEYFRAME, 60, 5000);
+	is_int(pop_ts(), 60, "a 5000-byte keyframe passes a 1000-byte queue");
+	send_media(TAG_VIDEO, 0, 70, 400);
+	is_int(pop_ts(), 70, "and the frame after it");
+	send_media(TAG_VIDEO, TAG_F_KEYFRAME, 80, 5000);
+	send_media(TAG_VIDEO, 0, 90, 400);		/* past it: dropped */
+	send_media(TAG_VIDEO, TAG_F_KEYFRAME, 100, 5000); /* replaces 80 */
+	wait_for(drops_7, "7 drops");
+	is_int(pop_ts(), 100, "the next keyframe replaces the big one");
+	is_int(pop_ts(), -2, "and nothing else is queued");
+
+	close(fd);
+	wait_for(eof_seen, "EOF seen");
+	ok(reader_eof(&why) && why != NULL &&
+	    strcmp(why, "supervisor closed the socket") == 0,
+	    "reader_eof says why: %s", why != NULL ? why : "(null)");
+	return tap_done();
+}
