@@ -565,11 +565,14 @@ relay_reap(struct server *srv, pid_t pid, int wstatus)
 void
 relay_tick(struct relay *r, uint64_t now)
 {
-	if (r->pid > 0 && now - r->status_ms > RELAY_SILENT_MS) {
+	uint64_t	silent_ms = r->hello ? RELAY_SILENT_MS : RELAY_START_MS;
+
+	if (r->pid > 0 && now - r->status_ms > silent_ms) {
 		log_warnx("relay.kill", "stream=%s relay=%s worker_pid=%ld "
-		    "reason=%s",
-		    r->stream_name, r->name, (long)r->pid,
-		    LQ("no status for 5 s"));
+		    "reason=\"%s for %llu s\"",
+		    r->stream_name, r->name, (long)r->pid, r->hello ?
+		    "no status" : "no hello", (unsigned long long)silent_ms /
+		    1000);
 		kill(r->pid, SIGKILL);
 		r->status_ms = now;	/* one kill per silence */
 	}

@@ -26,6 +26,8 @@ struct tag;
 #define RELAY_BACKOFF_MAX_MS	30000
 #define RELAY_HEALTHY_MS	60000	/* up this long: backoff resets */
 #define RELAY_SILENT_MS		5000	/* no STATUS this long: kill it */
+#define RELAY_START_MS		15000	/* nor HELLO: a loaded machine
+					   starting many workers */
 #define RELAY_GRACE_MS		5000	/* after EOS/SIGTERM, then SIGKILL */
 #define RELAY_STATS_MS		10000	/* relay.stats log interval */
 #define RELAY_EX_CONFIG		78	/* worker: bad config, no restart */

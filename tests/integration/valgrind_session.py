@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A short session with the supervisor and its worker both under valgrind
-memcheck: ffmpeg publishes 6 s, a file relay records it, the supervisor is
+memcheck: ffmpeg publishes 10 s, a file relay records it, the supervisor is
 stopped with SIGTERM.  Every valgrind report says 0 errors and nothing
 definitely or indirectly lost, both processes exit 0, and the recording is
 still packet-identical to the source (valgrind changed only the speed).
@@ -14,7 +14,7 @@ import stat
 import harness
 from harness import make_media, probe_counts
 
-MEDIA_S = 6
+MEDIA_S = 10
 VG = ['valgrind', '--tool=memcheck', '--error-exitcode=99',
       '--leak-check=full', '--show-leak-kinds=definite,indirect',
       '--errors-for-leak-kinds=definite,indirect', '--track-fds=no',
