@@ -45,6 +45,14 @@ rtmp_chunk_init(struct rtmp_chunk *p)
 	p->hdr_need = 1;
 	p->max_msg_len = RTMP_MAX_MSG_LEN;
 	p->max_pending = RTMP_MAX_PENDING;
+	p->max_chunk_size = RTMP_MAX_CHUNK_SIZE;
+}
+
+void
+rtmp_chunk_set_max_chunk_size(struct rtmp_chunk *p, uint32_t n)
+{
+	p->max_chunk_size = n >= 1 && n < RTMP_MAX_CHUNK_SIZE ? n :
+	    RTMP_MAX_CHUNK_SIZE;
 }
 
 void
@@ -240,6 +248,9 @@ rtmp_chunk_control(struct rtmp_chunk *p, const struct rtmp_msg *m)
 		if (v == 0 || v > RTMP_MAX_CHUNK_SIZE)
 			return rtmp_chunk_fail(p, "set chunk size: invalid "
 			    "size %u", v);
+		if (v > p->max_chunk_size)
+			return rtmp_chunk_fail(p, "set chunk size: %u over "
+			    "limit %u", v, p->max_chunk_size);
 		p->chunk_size = v;
 	} else if (v >= 2 && v <= RTMP_MAX_CSID &&
 	    (cs = rtmp_chunk_find(p, v)) != NULL && cs->buf != NULL) {

@@ -85,6 +85,8 @@ struct rtmp_chunk {
 						   on the next feed */
 	uint32_t		 max_msg_len;	/* <= RTMP_MAX_MSG_LEN */
 	size_t			 max_pending;	/* <= RTMP_MAX_PENDING */
+	uint32_t		 max_chunk_size; /* a larger Set Chunk Size
+						   is an error */
 	const char		*err;
 	char			 errbuf[80];	/* err naming a value */
 };
@@ -101,6 +103,9 @@ void		 rtmp_chunk_init(struct rtmp_chunk *);
  * messages whose first chunk arrives from now on. */
 void		 rtmp_chunk_set_limits(struct rtmp_chunk *, uint32_t max_msg_len,
 		    size_t max_pending);
+/* The largest chunk size the peer may set (1..RTMP_MAX_CHUNK_SIZE, the
+ * default). */
+void		 rtmp_chunk_set_max_chunk_size(struct rtmp_chunk *, uint32_t);
 /* Frees partial messages; the struct can be inited again. */
 void		 rtmp_chunk_clear(struct rtmp_chunk *);
 /*

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/rtmp_chunk.h"
 #include "config/cfg_int.h"
 
 enum cfg_type {
@@ -33,8 +34,12 @@ enum cfg_type {
 	CFG_LOG,		/* the log: section, same struct */
 	CFG_STREAMS,		/* name -> struct cfg_stream */
 	CFG_RELAYS,		/* name -> struct cfg_relay */
-	CFG_QUEUE,		/* a size (8MiB, 500k, 1048576) into a size_t,
-				   CFG_RELAY_QUEUE_MIN..MAX */
+	CFG_BYTES,		/* a size (8MiB, 500k, 1048576) into a size_t,
+				   min..max */
+	CFG_COUNT,		/* a whole number into a size_t, min..max */
+	CFG_DURATION,		/* 10s, 500ms, 2m or seconds into a uint32_t
+				   of ms, min..max */
+	CFG_LIMITS,		/* the limits: section */
 };
 
 #define CFG_REQUIRED	0x01
@@ -47,52 +52,75 @@ struct cfg_key {
 	enum cfg_type	 type;
 	size_t		 off;
 	unsigned	 flags;
+	uint64_t	 min, max;	/* CFG_BYTES, CFG_COUNT, CFG_DURATION */
 };
+#define KEY(name, type, off, flags)	{ name, type, off, flags, 0, 0 }
+#define NUM(name, type, off, min, max)	{ name, type, off, 0, min, max }
 
 enum { TOP_HTTP = 3, TOP_HTTP_TOKEN, TOP_HTTP_TOKEN_FILE };
 static const struct cfg_key top_keys[] = {
-	{ "listen",    CFG_LISTEN,   offsetof(struct cfg, listen_host), 0 },
-	{ "app",       CFG_NAME,     offsetof(struct cfg, app),         0 },
-	{ "state_dir", CFG_PATH,     offsetof(struct cfg, state_dir),   0 },
-	{ "http",      CFG_HOSTPORT, offsetof(struct cfg, http),        0 },
-	{ "http_token", CFG_SECRET_STR, offsetof(struct cfg, http_token),
-	    CFG_DEFER },
-	{ "http_token_file", CFG_SECRET_FILE, offsetof(struct cfg, http_token),
-	    CFG_DEFER },
-	{ "log",       CFG_LOG,      0,                                 0 },
-	{ "streams",   CFG_STREAMS,  0,                                 0 },
-	{ "relay_queue", CFG_QUEUE, offsetof(struct cfg, relay_queue_bytes),
-	    0 },
+	KEY("listen",    CFG_LISTEN,   offsetof(struct cfg, listen_host), 0),
+	KEY("app",       CFG_NAME,     offsetof(struct cfg, app),         0),
+	KEY("state_dir", CFG_PATH,     offsetof(struct cfg, state_dir),   0),
+	KEY("http",      CFG_HOSTPORT, offsetof(struct cfg, http),        0),
+	KEY("http_token", CFG_SECRET_STR, offsetof(struct cfg, http_token),
+	    CFG_DEFER),
+	KEY("http_token_file", CFG_SECRET_FILE, offsetof(struct cfg, http_token),
+	    CFG_DEFER),
+	KEY("log",       CFG_LOG,      0,                                 0),
+	KEY("streams",   CFG_STREAMS,  0,                                 0),
+	NUM("relay_queue", CFG_BYTES, offsetof(struct cfg, relay_queue_bytes),
+	    CFG_RELAY_QUEUE_MIN, CFG_RELAY_QUEUE_MAX),
+	KEY("limits",    CFG_LIMITS,   0,                                 0),
 	{ 0 }
 };
 
+#define LIMIT(name, type, field, min, max) \
+	NUM(name, type, offsetof(struct cfg, limits.field), min, max)
+static const struct cfg_key limits_keys[] = {
+	LIMIT("connections", CFG_COUNT, connections, 1, 65535),
+	LIMIT("connections_per_host", CFG_COUNT, connections_per_host, 1,
+	    65535),
+	LIMIT("handshake_timeout", CFG_DURATION, handshake_ms, 1000, 600000),
+	LIMIT("publish_timeout", CFG_DURATION, publish_ms, 1000, 600000),
+	LIMIT("idle_timeout", CFG_DURATION, idle_ms, 1000, 600000),
+	LIMIT("max_message", CFG_BYTES, max_message_bytes, 64u * 1024,
+	    RTMP_MAX_MSG_LEN),
+	LIMIT("max_chunk_size", CFG_BYTES, max_chunk_size, 128,
+	    RTMP_MAX_CHUNK_SIZE),
+	LIMIT("streams", CFG_COUNT, streams, 1, 65535),
+	{ 0 }
+};
+#undef LIMIT
+
 static const struct cfg_key log_keys[] = {
-	{ "level",  CFG_LOG_LEVEL,  offsetof(struct cfg, log_level),  0 },
-	{ "format", CFG_LOG_FORMAT, offsetof(struct cfg, log_format), 0 },
-	{ "file",   CFG_STR,        offsetof(struct cfg, log_file),   0 },
+	KEY("level",  CFG_LOG_LEVEL,  offsetof(struct cfg, log_level),  0),
+	KEY("format", CFG_LOG_FORMAT, offsetof(struct cfg, log_format), 0),
+	KEY("file",   CFG_STR,        offsetof(struct cfg, log_file),   0),
 	{ 0 }
 };
 
 enum { STREAM_KEY, STREAM_KEY_FILE };	/* indexes into stream_keys */
 static const struct cfg_key stream_keys[] = {
-	{ "key",      CFG_SECRET_STR,  offsetof(struct cfg_stream, key),
-	    CFG_DEFER },
-	{ "key_file", CFG_SECRET_FILE, offsetof(struct cfg_stream, key),
-	    CFG_DEFER },
-	{ "note",     CFG_STR,         offsetof(struct cfg_stream, note), 0 },
-	{ "enabled",  CFG_BOOL,        offsetof(struct cfg_stream, enabled),
-	    0 },
-	{ "relays",   CFG_RELAYS,      0,                                 0 },
+	KEY("key",      CFG_SECRET_STR,  offsetof(struct cfg_stream, key),
+	    CFG_DEFER),
+	KEY("key_file", CFG_SECRET_FILE, offsetof(struct cfg_stream, key),
+	    CFG_DEFER),
+	KEY("note",     CFG_STR,         offsetof(struct cfg_stream, note), 0),
+	KEY("enabled",  CFG_BOOL,        offsetof(struct cfg_stream, enabled),
+	    0),
+	KEY("relays",   CFG_RELAYS,      0,                                 0),
 	{ 0 }
 };
 
 enum { RELAY_URL };
 static const struct cfg_key relay_keys[] = {
-	{ "url",     CFG_SECRET_STR, offsetof(struct cfg_relay, url),
-	    CFG_REQUIRED },
-	{ "profile", CFG_PROFILE,    offsetof(struct cfg_relay, profile), 0 },
-	{ "enabled", CFG_BOOL,       offsetof(struct cfg_relay, enabled), 0 },
-	{ "queue",   CFG_QUEUE, offsetof(struct cfg_relay, queue_bytes), 0 },
+	KEY("url",     CFG_SECRET_STR, offsetof(struct cfg_relay, url),
+	    CFG_REQUIRED),
+	KEY("profile", CFG_PROFILE,    offsetof(struct cfg_relay, profile), 0),
+	KEY("enabled", CFG_BOOL,       offsetof(struct cfg_relay, enabled), 0),
+	NUM("queue",   CFG_BYTES, offsetof(struct cfg_relay, queue_bytes),
+	    CFG_RELAY_QUEUE_MIN, CFG_RELAY_QUEUE_MAX),
 	{ 0 }
 };
 
@@ -100,6 +128,7 @@ static const struct cfg_key relay_keys[] = {
 _Static_assert(NKEYS(top_keys) <= CFG_KEYS_MAX, "top_keys");
 _Static_assert(NKEYS(stream_keys) <= CFG_KEYS_MAX, "stream_keys");
 _Static_assert(NKEYS(relay_keys) <= CFG_KEYS_MAX, "relay_keys");
+_Static_assert(NKEYS(limits_keys) <= CFG_KEYS_MAX, "limits_keys");
 
 static const char *const log_levels[] = {
 	[LOGL_DEBUG] = "debug", [LOGL_INFO] = "info",
@@ -440,22 +469,98 @@ bytes_parse(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* v as written in the YAML: 256KiB, 1GiB, else plain bytes. */
+static const char *
+bytes_str(char *buf, size_t n, uint64_t v)
+{
+	if (v >= 1024u * 1024 * 1024 && v % (1024u * 1024 * 1024) == 0)
+		snprintf(buf, n, "%lluGiB", (unsigned long long)(v >> 30));
+	else if (v >= 1024u * 1024 && v % (1024u * 1024) == 0)
+		snprintf(buf, n, "%lluMiB", (unsigned long long)(v >> 20));
+	else if (v >= 1024 && v % 1024 == 0)
+		snprintf(buf, n, "%lluKiB", (unsigned long long)(v >> 10));
+	else
+		snprintf(buf, n, "%llu", (unsigned long long)v);
+	return buf;
+}
+#define BYTES(v)	bytes_str((char[24]){0}, 24, (v))
+
+/*
+ * A duration: digits, then ms, s, m or nothing (seconds).  0, or -1 when
+ * s is not one or overflows.
+ */
 static int
-set_queue(struct cfg_ctx *c, const struct cfg_node *nd, size_t *dst)
+duration_parse(const char *s, uint64_t *ms)
+{
+	uint64_t	v = 0, mul;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (strcmp(s, "ms") == 0)
+		mul = 1;
+	else if (strcmp(s, "s") == 0 || *s == '\0')
+		mul = 1000;
+	else if (strcmp(s, "m") == 0)
+		mul = 60000;
+	else
+		return -1;
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*ms = v * mul;
+	return 0;
+}
+
+/* The number types, each checked against k->min..k->max. */
+static int
+set_number(struct cfg_ctx *c, const struct cfg_key *k,
+    const struct cfg_node *nd, void *dst)
 {
 	uint64_t	v;
+	char		*end;
 
 	if (scalar(c, nd) == NULL)
 		return -1;
-	if (bytes_parse(nd->str, &v) == -1)
-		return fail(c, nd, "expected a size such as 8MiB, 500k or "
-		    "1048576 (units k, M, G, KiB, MiB, GiB), got %s",
-		    Q(nd->str));
-	if (v < CFG_RELAY_QUEUE_MIN || v > CFG_RELAY_QUEUE_MAX)
-		return fail(c, nd, "queue size %s out of range (256KiB to "
-		    "1GiB)", Q(nd->str));
-	*dst = (size_t)v;
-	return 0;
+	switch (k->type) {
+	case CFG_BYTES:
+		if (bytes_parse(nd->str, &v) == -1)
+			return fail(c, nd, "expected a size such as 8MiB, 500k "
+			    "or 1048576 (units k, M, G, KiB, MiB, GiB), got %s",
+			    Q(nd->str));
+		if (v < k->min || v > k->max)
+			return fail(c, nd, "size %s out of range (%s to %s)",
+			    Q(nd->str), BYTES(k->min), BYTES(k->max));
+		*(size_t *)dst = (size_t)v;
+		return 0;
+	case CFG_DURATION:
+		if (duration_parse(nd->str, &v) == -1)
+			return fail(c, nd, "expected a duration such as 10s, "
+			    "500ms or 2m, got %s", Q(nd->str));
+		if (v < k->min || v > k->max)
+			return fail(c, nd, "duration %s out of range (%llu ms "
+			    "to %llu ms)", Q(nd->str),
+			    (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+		*(uint32_t *)dst = (uint32_t)v;
+		return 0;
+	default:
+		errno = 0;
+		v = strtoull(nd->str, &end, 10);
+		if (nd->str[0] < '0' || nd->str[0] > '9' || *end != '\0' ||
+		    errno != 0)
+			return fail(c, nd, "expected a whole number, got %s",
+			    Q(nd->str));
+		if (v < k->min || v > k->max)
+			return fail(c, nd, "%s out of range (%llu to %llu)",
+			    Q(nd->str), (unsigned long long)k->min,
+			    (unsigned long long)k->max);
+		*(size_t *)dst = (size_t)v;
+		return 0;
+	}
 }
 
 static int	cfg_streams(struct cfg_ctx *, const struct cfg_node *,
@@ -498,8 +603,12 @@ cfg_set(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 		return cfg_streams(c, nd, base);
 	case CFG_RELAYS:
 		return cfg_relays(c, nd, base);
-	case CFG_QUEUE:
-		return set_queue(c, nd, dst);
+	case CFG_BYTES:
+	case CFG_COUNT:
+	case CFG_DURATION:
+		return set_number(c, k, nd, dst);
+	case CFG_LIMITS:
+		return cfg_fill(c, nd, limits_keys, base, NULL);
 	}
 	return fail(c, nd, "internal error: key type %d", (int)k->type);
 }
@@ -849,6 +958,16 @@ cfg_parse(const char *name, const char *text, size_t len,
 	cfg->log_level = LOGL_INFO;
 	cfg->log_format = LOG_FMT_LOGFMT;
 	cfg->relay_queue_bytes = CFG_DEFAULT_RELAY_QUEUE;
+	cfg->limits = (struct cfg_limits){
+		.connections = CFG_DEFAULT_CONNECTIONS,
+		.connections_per_host = CFG_DEFAULT_CONNECTIONS_PER_HOST,
+		.handshake_ms = CFG_DEFAULT_HANDSHAKE_MS,
+		.publish_ms = CFG_DEFAULT_PUBLISH_MS,
+		.idle_ms = CFG_DEFAULT_IDLE_MS,
+		.max_message_bytes = CFG_DEFAULT_MAX_MESSAGE,
+		.max_chunk_size = CFG_DEFAULT_MAX_CHUNK_SIZE,
+		.streams = CFG_DEFAULT_STREAMS,
+	};
 	if (!cfg_node_null(doc.root) &&
 	    cfg_fill(&c, doc.root, top_keys, cfg, seen) == -1)
 		goto out;

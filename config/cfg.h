@@ -28,6 +28,27 @@
 #define CFG_RELAY_QUEUE_MIN	(256u * 1024)
 #define CFG_RELAY_QUEUE_MAX	(1024u * 1024 * 1024)
 
+/* limits: what one client or all of them may hold (see README) */
+#define CFG_DEFAULT_CONNECTIONS		256
+#define CFG_DEFAULT_CONNECTIONS_PER_HOST 32
+#define CFG_DEFAULT_HANDSHAKE_MS	10000
+#define CFG_DEFAULT_PUBLISH_MS		15000	/* connect to publish */
+#define CFG_DEFAULT_IDLE_MS		30000	/* a publisher sending nothing */
+#define CFG_DEFAULT_MAX_MESSAGE		(8u * 1024 * 1024)
+#define CFG_DEFAULT_MAX_CHUNK_SIZE	(16u * 1024 * 1024)
+#define CFG_DEFAULT_STREAMS		64	/* live publishes at once */
+
+struct cfg_limits {
+	size_t		 connections;
+	size_t		 connections_per_host;
+	uint32_t	 handshake_ms;
+	uint32_t	 publish_ms;
+	uint32_t	 idle_ms;
+	size_t		 max_message_bytes;	/* once a publish is accepted */
+	size_t		 max_chunk_size;	/* a peer's Set Chunk Size */
+	size_t		 streams;
+};
+
 struct secret {
 	char		*value;		/* resolved; never print it unmasked */
 	char		*origin;	/* "inline", "env STUDIO_KEY",
@@ -67,6 +88,7 @@ struct cfg {
 	char		*log_file;	/* log.file, joined to state_dir;
 					   NULL = stderr (start: the default) */
 	size_t		 relay_queue_bytes; /* CFG_DEFAULT_RELAY_QUEUE */
+	struct cfg_limits limits;
 	struct cfg_stream *streams;
 	size_t		 nstreams;
 };

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "config/cfg.h"
 #include "supervisor/ingest.h"
 #include "supervisor/server.h"
 #include "supervisor/session.h"
@@ -32,9 +33,9 @@ ingest_refusal(struct server *srv, const char *host)
 		if (strcmp(s->host, host) == 0)
 			same++;
 	}
-	if (all >= INGEST_MAX_SESSIONS)
+	if (all >= srv->cfg->limits.connections)
 		return "too-many-connections";
-	if (same >= INGEST_MAX_PER_HOST)
+	if (same >= srv->cfg->limits.connections_per_host)
 		return "too-many-from-host";
 	return NULL;
 }
@@ -50,8 +51,9 @@ ingest_log_refused(struct server *srv, const char *host, const char *why)
 		return;
 	}
 	log_warnx("conn.refused", "host=%s reason=%s suppressed=%u "
-	    "limit_total=%d limit_host=%d", host, why, srv->refused_quiet,
-	    INGEST_MAX_SESSIONS, INGEST_MAX_PER_HOST);
+	    "limit_total=%zu limit_host=%zu", host, why, srv->refused_quiet,
+	    srv->cfg->limits.connections,
+	    srv->cfg->limits.connections_per_host);
 	srv->refused_log_ms = now;
 	srv->refused_quiet = 0;
 }

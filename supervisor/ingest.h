@@ -9,8 +9,6 @@
 
 struct server;
 
-#define INGEST_MAX_SESSIONS	256	/* connections at once */
-#define INGEST_MAX_PER_HOST	32	/* of them from one address */
 #define INGEST_REFUSED_LOG_MS	1000	/* one conn.refused line per second */
 
 /* Binds host:port (resolved here, before the server serves).  0, or -1

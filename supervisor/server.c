@@ -39,6 +39,17 @@ server_stream_find(struct server *srv, const char *name)
 	return NULL;
 }
 
+size_t
+server_stream_count(const struct server *srv)
+{
+	const struct stream	*st;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(st, &srv->streams, entry)
+		n++;
+	return n;
+}
+
 /* Replaces the CLI relay table; on failure the old one stays. */
 static int
 server_relays_load(struct server *srv, char *err, size_t errlen)

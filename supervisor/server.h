@@ -78,6 +78,8 @@ void		 server_stop(struct server *, const char *why);
 /* Counts one publish of stream name (for /metrics). */
 void		 server_count_publish(struct server *, const char *name);
 struct stream	*server_stream_find(struct server *, const char *name);
+/* Live streams (publishes) at the moment. */
+size_t		 server_stream_count(const struct server *);
 /* Re-reads the key table and ends every publish whose key was removed,
  * disabled or changed.  Called on "keys-changed", and when the database
  * changed under us. */

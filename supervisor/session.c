@@ -31,9 +31,6 @@
 #define CSID_STATUS	5	/* NetStream onStatus */
 #define SESSION_MAX_STREAMS 8	/* createStream calls per connection */
 
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
-
 #define USER_STREAM_BEGIN	0
 #define USER_PING_REQUEST	6
 #define USER_PING_RESPONSE	7
@@ -72,12 +69,18 @@ session_addr(struct session *s, const struct sockaddr *sa)
 	    "[%s]:%u" : "%s:%u", s->host, port);
 }
 
+static struct timeval
+session_tv(uint32_t ms)
+{
+	return (struct timeval){ ms / 1000, (ms % 1000) * 1000 };
+}
+
 struct session *
 session_new(struct server *srv, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct session	*s;
-	struct timeval	 hs_tv = { SESSION_HANDSHAKE_S, 0 };
+	struct timeval	 hs_tv = session_tv(srv->cfg->limits.handshake_ms);
 	uint8_t		 rnd[RTMP_HS_SIZE - 8];
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -103,6 +106,8 @@ session_new(struct server *srv, int fd, const struct sockaddr *sa,
 	rtmp_chunk_init(&s->chunks);
 	rtmp_chunk_set_limits(&s->chunks, RTMP_PREAUTH_MSG_LEN,
 	    RTMP_PREAUTH_PENDING);
+	rtmp_chunk_set_max_chunk_size(&s->chunks,
+	    (uint32_t)srv->cfg->limits.max_chunk_size);
 	s->last_read_ms = util_mono_ms();
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	bufferevent_setcb(s->bev, session_on_read, NULL, session_on_event, s);
@@ -166,19 +171,21 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		break;
 	case SESSION_CHUNKS:
 		/* connected but not publishing: a slot held for nothing */
-		if (s->stream == NULL)
-			session_close(s, "no publish within "
-			    STR(SESSION_PUBLISH_S) " s", true);
+		if (s->stream == NULL) {
+			snprintf(s->why, sizeof(s->why), "no publish within "
+			    "%u ms", s->srv->cfg->limits.publish_ms);
+			session_close(s, s->why, true);
+		}
 		break;
 	}
 }
 
 /* Until a publish is accepted, and again after an unpublish, the
- * connection has SESSION_PUBLISH_S to (re)publish. */
+ * connection has limits.publish_timeout to (re)publish. */
 static void
 session_publish_deadline(struct session *s)
 {
-	struct timeval	tv = { SESSION_PUBLISH_S, 0 };
+	struct timeval	tv = session_tv(s->srv->cfg->limits.publish_ms);
 
 	evtimer_add(s->timer_ev, &tv);
 }
@@ -463,8 +470,29 @@ session_key_check(struct session *s, const struct amf0_val *name,
 		    "%llu ms of silence", (unsigned long long)s->id,
 		    (unsigned long long)silent_ms);
 		session_close(st->session, s->why, false);
-	}
+	} else if (server_stream_count(s->srv) >=
+	    s->srv->cfg->limits.streams)
+		return "too-many-streams";
 	return NULL;
+}
+
+/* What a refused publisher is told in its onStatus. */
+static const char *
+session_refusal_text(const char *refused)
+{
+	static const struct {
+		const char	*reason, *text;
+	} texts[] = {
+		{ "already-live", "stream is already publishing" },
+		{ "key-disabled", "stream key is disabled" },
+		{ "too-many-streams", "server is at its limit of live streams" },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (strcmp(refused, texts[i].reason) == 0)
+			return texts[i].text;
+	return "unknown stream key";
 }
 
 static int
@@ -498,16 +526,10 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 		    "reason=%s", (unsigned long long)s->id, s->addr,
 		    MASK(shown), refused);
 		session_send_status(s, m->stream_id, "error",
-		    "NetStream.Publish.BadName",
-		    strcmp(refused, "already-live") == 0 ?
-		    "stream is already publishing" :
-		    strcmp(refused, "key-disabled") == 0 ?
-		    "stream key is disabled" : "unknown stream key");
-		session_drain(s, strcmp(refused, "already-live") == 0 ?
-		    "publish rejected: already-live" :
-		    strcmp(refused, "key-disabled") == 0 ?
-		    "publish rejected: key-disabled" :
-		    "publish rejected: unknown-key");
+		    "NetStream.Publish.BadName", session_refusal_text(refused));
+		snprintf(s->why, sizeof(s->why), "publish rejected: %s",
+		    refused);
+		session_drain(s, s->why);
 		return 0;
 	}
 	s->stream = stream_new(s->srv, ke->name, ke->key, s, s->id, s->addr);
@@ -516,7 +538,9 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 		return -1;
 	}
 	/* a known key: media may now come in full-size messages */
-	rtmp_chunk_set_limits(&s->chunks, RTMP_MAX_MSG_LEN, RTMP_MAX_PENDING);
+	rtmp_chunk_set_limits(&s->chunks,
+	    (uint32_t)s->srv->cfg->limits.max_message_bytes,
+	    2 * s->srv->cfg->limits.max_message_bytes);
 	evtimer_del(s->timer_ev);
 	session_send_user(s, USER_STREAM_BEGIN, m->stream_id);
 	return session_send_status(s, m->stream_id, "status",
@@ -776,7 +800,7 @@ session_feed_handshake(struct session *s, const uint8_t *p, size_t n,
 		reply = rtmp_hs_reply(&s->hs, &len);
 		return bufferevent_write(s->bev, reply, len);
 	case RTMP_HS_OK: {
-		struct timeval	idle = { SESSION_IDLE_S, 0 };
+		struct timeval	idle = session_tv(s->srv->cfg->limits.idle_ms);
 
 		s->state = SESSION_CHUNKS;
 		session_publish_deadline(s);

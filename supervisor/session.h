@@ -19,9 +19,6 @@ struct event;
 struct server;
 struct stream;
 
-#define SESSION_HANDSHAKE_S	10	/* whole handshake */
-#define SESSION_PUBLISH_S	15	/* from handshake to an accepted publish */
-#define SESSION_IDLE_S		30	/* no byte from the publisher */
 #define SESSION_STALE_MS	3000	/* a silent publisher a new one replaces */
 #define SESSION_MAX_OUT		(256u * 1024)	/* unread replies: close */
 #define SESSION_LINGER_MS	2000	/* flush an error reply, then close */

@@ -53,7 +53,7 @@ static const struct {
 	{ "lisen: 0.0.0.0:1935\n",
 	  "t.yaml:1:1: lisen: unknown key (expected one of: listen, app, "
 	  "state_dir, http, http_token, http_token_file, log, streams, "
-	  "relay_queue)" },
+	  "relay_queue, limits)" },
 	{ "log: { level: info, colour: red }\n",
 	  "t.yaml:1:21: log.colour: unknown key (expected one of: level, "
 	  "format, file)" },
@@ -86,13 +86,13 @@ static const struct {
 	  "1048576 (units k, M, G, KiB, MiB, GiB), got "
 	  "\"18446744073709551615GiB\"" },
 	{ "relay_queue: 262143\n",
-	  "t.yaml:1:14: relay_queue: queue size \"262143\" out of range "
+	  "t.yaml:1:14: relay_queue: size \"262143\" out of range "
 	  "(256KiB to 1GiB)" },
 	{ "relay_queue: 1073741825\n",
-	  "t.yaml:1:14: relay_queue: queue size \"1073741825\" out of range "
+	  "t.yaml:1:14: relay_queue: size \"1073741825\" out of range "
 	  "(256KiB to 1GiB)" },
 	{ "relay_queue: 2G\n",
-	  "t.yaml:1:14: relay_queue: queue size \"2G\" out of range "
+	  "t.yaml:1:14: relay_queue: size \"2G\" out of range "
 	  "(256KiB to 1GiB)" },
 	{ "relay_queue: { a: 1 }\n",
 	  "t.yaml:1:14: relay_queue: expected a string, got a mapping" },
@@ -101,7 +101,7 @@ static const struct {
 	  "8MiB, 500k or 1048576 (units k, M, G, KiB, MiB, GiB), got "
 	  "\"1.5M\"" },
 	{ R1 "      yt:\n        url: rtmp://x/y\n        queue: 100KiB\n",
-	  "t.yaml:7:16: streams.s1.relays.yt.queue: queue size \"100KiB\" "
+	  "t.yaml:7:16: streams.s1.relays.yt.queue: size \"100KiB\" "
 	  "out of range (256KiB to 1GiB)" },
 	{ "listen: 0.0.0.0:0\n",
 	  "t.yaml:1:9: listen: bad port \"0\" (expected 1 to 65535)" },
@@ -311,7 +311,7 @@ static const struct {
 	{ "\"a\\nb\": 1\n",
 	  "t.yaml:1:1: a?b: unknown key (expected one of: listen, app, "
 	  "state_dir, http, http_token, http_token_file, log, streams, "
-	  "relay_queue)" },
+	  "relay_queue, limits)" },
 	{ "app: \"a\\0b\"\n",
 	  "t.yaml:1:6: app: strings must not contain NUL characters" },
 	/* syntax errors keep libyaml's words and position */
@@ -479,6 +479,81 @@ test_queue(void)
 		is_int(cfg->streams[0].relays[1].queue_bytes, 0,
 		    "queue: ~ keeps the default");
 		cfg_free(cfg);
+	}
+}
+
+/* limits: defaults, every key, and values out of their ranges. */
+static void
+test_limit_keys(void)
+{
+	static const struct {
+		const char	*yaml, *msg;
+	} bad_limits[] = {
+		{ "limits: { connections: 0 }\n", "t.yaml:1:24: "
+		  "limits.connections: \"0\" out of range (1 to 65535)" },
+		{ "limits: { connections: -1 }\n", "t.yaml:1:24: "
+		  "limits.connections: expected a whole number, got \"-1\"" },
+		{ "limits: { streams: 1e3 }\n", "t.yaml:1:20: "
+		  "limits.streams: expected a whole number, got \"1e3\"" },
+		{ "limits: { idle_timeout: 10h }\n", "t.yaml:1:25: "
+		  "limits.idle_timeout: expected a duration such as 10s, 500ms "
+		  "or 2m, got \"10h\"" },
+		{ "limits: { handshake_timeout: 999ms }\n", "t.yaml:1:30: "
+		  "limits.handshake_timeout: duration \"999ms\" out of range "
+		  "(1000 ms to 600000 ms)" },
+		{ "limits: { max_message: 9MiB }\n", "t.yaml:1:24: "
+		  "limits.max_message: size \"9MiB\" out of range (64KiB to "
+		  "8MiB)" },
+		{ "limits: { max_chunk_size: 127 }\n", "t.yaml:1:27: "
+		  "limits.max_chunk_size: size \"127\" out of range (128 to "
+		  "2147483647)" },
+		{ "limits: { conections: 5 }\n", "t.yaml:1:11: "
+		  "limits.conections: unknown key (expected one of: "
+		  "connections, connections_per_host, handshake_timeout, "
+		  "publish_timeout, idle_timeout, max_message, max_chunk_size, "
+		  "streams)" },
+	};
+	struct cfg_err	 err;
+	struct cfg	*cfg = NULL;
+	size_t		 i;
+
+	if (parse("", NULL, &cfg, &err) == 0) {
+		is_int(cfg->limits.connections, 256, "connections default");
+		is_int(cfg->limits.connections_per_host, 32,
+		    "connections_per_host default");
+		is_int(cfg->limits.handshake_ms, 10000, "handshake default");
+		is_int(cfg->limits.publish_ms, 15000, "publish default");
+		is_int(cfg->limits.idle_ms, 30000, "idle default");
+		is_int(cfg->limits.max_message_bytes, 8 << 20,
+		    "max_message default");
+		is_int(cfg->limits.max_chunk_size, 16 << 20,
+		    "max_chunk_size default");
+		is_int(cfg->limits.streams, 64, "streams default");
+		cfg_free(cfg);
+	} else
+		ok(0, "defaults: %s", err.msg);
+	if (parse("limits:\n  connections: 1000\n  connections_per_host: 4\n"
+	    "  handshake_timeout: 5s\n  publish_timeout: 1500ms\n"
+	    "  idle_timeout: 2m\n  max_message: 1MiB\n"
+	    "  max_chunk_size: 65536\n  streams: 3\n", NULL, &cfg,
+	    &err) == 0) {
+		is_int(cfg->limits.connections, 1000, "connections");
+		is_int(cfg->limits.connections_per_host, 4,
+		    "connections_per_host");
+		is_int(cfg->limits.handshake_ms, 5000, "handshake_timeout 5s");
+		is_int(cfg->limits.publish_ms, 1500, "publish_timeout 1500ms");
+		is_int(cfg->limits.idle_ms, 120000, "idle_timeout 2m");
+		is_int(cfg->limits.max_message_bytes, 1 << 20, "max_message");
+		is_int(cfg->limits.max_chunk_size, 65536, "max_chunk_size");
+		is_int(cfg->limits.streams, 3, "streams");
+		cfg_free(cfg);
+	} else
+		ok(0, "limits: %s", err.msg);
+	for (i = 0; i < sizeof(bad_limits) / sizeof(bad_limits[0]); i++) {
+		cfg = NULL;
+		is_int(parse(bad_limits[i].yaml, NULL, &cfg, &err), -1,
+		    "bad limit[%zu] fails", i);
+		is_str(err.msg, bad_limits[i].msg, "bad limit[%zu] message", i);
 	}
 }
 
@@ -883,6 +958,7 @@ main(void)
 	test_limits();
 	test_defaults();
 	test_queue();
+	test_limit_keys();
 	test_full();
 	test_bools();
 	test_names();
