@@ -434,6 +434,24 @@ set_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 	return *dst == NULL ? fail(c, nd, "out of memory") : 0;
 }
 
+/* Leading decimal digits of *s (at least one) into *v; *s moves past
+ * them.  -1 when there are none or they overflow. */
+static int
+digits_parse(const char **s, uint64_t *v)
+{
+	const char	*p = *s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (*v = 0; *p >= '0' && *p <= '9'; p++) {
+		if (*v > (UINT64_MAX - 9) / 10)
+			return -1;
+		*v = *v * 10 + (uint64_t)(*p - '0');
+	}
+	*s = p;
+	return 0;
+}
+
 /*
  * A byte count: digits, then nothing, k, M or G (powers of 1000) or KiB,
  * MiB or GiB (powers of 1024).  0, or -1 when s is not one or overflows.
@@ -449,16 +467,11 @@ bytes_parse(const char *s, uint64_t *out)
 		{ "G", 1000000000 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
 		{ "GiB", 1024 * 1024 * 1024 },
 	};
-	uint64_t	v = 0;
+	uint64_t	v;
 	size_t		i;
 
-	if (*s < '0' || *s > '9')
+	if (digits_parse(&s, &v) == -1)
 		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(s, units[i].unit) == 0)
 			break;
@@ -492,15 +505,10 @@ bytes_str(char *buf, size_t n, uint64_t v)
 static int
 duration_parse(const char *s, uint64_t *ms)
 {
-	uint64_t	v = 0, mul;
+	uint64_t	v, mul;
 
-	if (*s < '0' || *s > '9')
+	if (digits_parse(&s, &v) == -1)
 		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
 	if (strcmp(s, "ms") == 0)
 		mul = 1;
 	else if (strcmp(s, "s") == 0 || *s == '\0')
@@ -520,8 +528,8 @@ static int
 set_number(struct cfg_ctx *c, const struct cfg_key *k,
     const struct cfg_node *nd, void *dst)
 {
-	uint64_t	v;
-	char		*end;
+	uint64_t	 v;
+	const char	*end;
 
 	if (scalar(c, nd) == NULL)
 		return -1;
@@ -548,10 +556,8 @@ set_number(struct cfg_ctx *c, const struct cfg_key *k,
 		*(uint32_t *)dst = (uint32_t)v;
 		return 0;
 	default:
-		errno = 0;
-		v = strtoull(nd->str, &end, 10);
-		if (nd->str[0] < '0' || nd->str[0] > '9' || *end != '\0' ||
-		    errno != 0)
+		end = nd->str;
+		if (digits_parse(&end, &v) == -1 || *end != '\0')
 			return fail(c, nd, "expected a whole number, got %s",
 			    Q(nd->str));
 		if (v < k->min || v > k->max)

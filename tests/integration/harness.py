@@ -722,6 +722,36 @@ def publish_cmd(key, txn=3):
         amf_str('live')
 
 
+def connected_client(t, since, chunk_size=None):
+    """A raw client past the handshake and connect (sent in chunk_size
+    chunks when given); returns (client, conn id)."""
+    c = RawRtmp(t.port)
+    conn = t.wait_log('conn.accepted', 5, since=since, addr=c.addr)['conn']
+    c.handshake()
+    if chunk_size is None:
+        c.send(chunk_msg(3, 20, connect_cmd()))
+    else:
+        c.send(chunk_msg(2, 1, struct.pack('>I', chunk_size)) +
+               chunk_msg(3, 20, connect_cmd(), chunk_size=chunk_size))
+    t.wait_log('session.connect', 5, since=since, conn=conn)
+    return c, conn
+
+
+def expect_closed(t, label, c, conn, since, reason, deadline=5):
+    """The server closes c within deadline s (x SLOW), logging conn.closed
+    at warn with a reason that mentions reason; returns its fields."""
+    closed = c.wait_closed(deadline)
+    c.close()
+    t.check(closed, f'{label}: server closed the socket', soft=True)
+    ev = t.wait_log('conn.closed', 5, since=since, conn=conn)
+    why = ev.get('reason', '')
+    t.check(reason in why, f'{label}: conn.closed reason mentions '
+            f'"{reason}"', why, soft=True)
+    t.check_eq(ev.get('level'), 'warn', f'{label}: conn.closed level',
+               soft=True)
+    return ev
+
+
 def raw_publish(c, key, app='live'):
     """Sends connect, createStream and publish(key) on stream 1, without
     reading the replies: wait for publish.started in the log."""

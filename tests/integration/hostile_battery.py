@@ -18,7 +18,7 @@ import time
 
 import harness
 from harness import (RawRtmp, SLOW, amf_num, amf_str, chunk_basic,
-                     chunk_msg, connect_cmd, create_stream_cmd, publish_cmd)
+                     chunk_msg, create_stream_cmd, publish_cmd)
 
 MEDIA_S = 40
 CLOSE_S = 5
@@ -26,31 +26,6 @@ HANDSHAKE_S = 10        # SESSION_HANDSHAKE_S
 MAX_CONNS = 256         # the server's total connection limit
 IDLE_ADDRS = 10
 IDLE_PER_ADDR = 30      # under the 32 per address, 300 in all
-
-
-def connected(t, since, chunk_size=None):
-    """A raw client past connect; returns (client, conn id)."""
-    c = RawRtmp(t.port)
-    conn = t.wait_log('conn.accepted', 5, since=since, addr=c.addr)['conn']
-    c.handshake()
-    if chunk_size is None:
-        c.send(chunk_msg(3, 20, connect_cmd()))
-    else:
-        c.send(chunk_msg(2, 1, struct.pack('>I', chunk_size)) +
-               chunk_msg(3, 20, connect_cmd(), chunk_size=chunk_size))
-    t.wait_log('session.connect', 5, since=since, conn=conn)
-    return c, conn
-
-
-def expect_closed(t, label, c, conn, since, reason):
-    closed = c.wait_closed(CLOSE_S)
-    c.close()
-    t.check(closed, f'{label}: server closed the socket', soft=True)
-    ev = t.wait_log('conn.closed', 5, since=since, conn=conn)
-    why = ev.get('reason', '')
-    t.check(reason in why, f'{label}: conn.closed reason mentions '
-            f'"{reason}"', why, soft=True)
-    return ev
 
 
 class Slowloris(threading.Thread):
@@ -103,7 +78,7 @@ def unknown_marker():
 
 def raw_refused(t, label, key, reason):
     since = t.mark()
-    c, conn = connected(t, since)
+    c, conn = harness.connected_client(t, since)
     c.send(chunk_msg(3, 20, create_stream_cmd()) +
            chunk_msg(8, 20, publish_cmd(key), stream_id=1))
     ev = t.wait_log('publish.rejected', 5, since=since, conn=conn)
@@ -165,7 +140,7 @@ def idle_flood(t):
     while time.monotonic() < end and not ok:
         since = t.mark()
         try:
-            c, conn = connected(t, since)
+            c, conn = harness.connected_client(t, since)
             c.close()
             ok = True
         except (harness.Failure, OSError):
@@ -176,7 +151,7 @@ def idle_flood(t):
 
 def random_after_publish(t, key):
     since = t.mark()
-    c, conn = connected(t, since)
+    c, conn = harness.connected_client(t, since)
     c.send(chunk_msg(3, 20, create_stream_cmd()) +
            chunk_msg(8, 20, publish_cmd(key), stream_id=1))
     t.wait_log('publish.started', 5, since=since, conn=conn)
@@ -223,14 +198,14 @@ relays:
                 'publisher is still streaming', soft=True)
 
     s = t.mark()
-    c, conn = connected(t, s, chunk_size=1)
+    c, conn = harness.connected_client(t, s, chunk_size=1)
     t.check(not t.events('conn.closed', s, conn=conn),
             'chunk size 1: connect in 1-byte chunks accepted')
     c.close()
     check_valid('chunk size 1')
 
     s = t.mark()
-    c, conn = connected(t, s)
+    c, conn = harness.connected_client(t, s)
     c.send(ext_ts_abuse())
     time.sleep(0.5)
     c.close()
@@ -243,7 +218,7 @@ relays:
     conn = t.wait_log('conn.accepted', 5, since=s, addr=c.addr)['conn']
     c.handshake()
     c.send(unknown_marker())
-    expect_closed(t, 'unknown AMF0 marker', c, conn, s, 'marker')
+    harness.expect_closed(t, 'unknown AMF0 marker', c, conn, s, 'marker')
     check_valid('unknown AMF0 marker')
 
     s = t.mark()
@@ -252,12 +227,12 @@ relays:
     c.handshake()
     c.send(chunk_msg(3, 20, create_stream_cmd()) +
            chunk_msg(8, 20, publish_cmd(spare), stream_id=1))
-    expect_closed(t, 'publish before connect', c, conn, s,
+    harness.expect_closed(t, 'publish before connect', c, conn, s,
                   'publish before connect')
     check_valid('publish before connect')
 
     s = t.mark()
-    c, conn = connected(t, s)
+    c, conn = harness.connected_client(t, s)
     c.send(chunk_msg(3, 20, create_stream_cmd()) +
            b''.join(chunk_msg(6, 9, b'\x17\x01' + bytes(200), ts=i * 33,
                               stream_id=1) for i in range(30)))
@@ -273,10 +248,10 @@ relays:
     check_valid('refused publishes')
 
     s = t.mark()
-    c, conn = connected(t, s)
+    c, conn = harness.connected_client(t, s)
     c.send(b''.join(chunk_msg(3, 20, create_stream_cmd(i + 2))
                     for i in range(200)))
-    expect_closed(t, 'createStream flood', c, conn, s, 'createStream')
+    harness.expect_closed(t, 'createStream flood', c, conn, s, 'createStream')
     check_valid('createStream flood')
 
     idle_flood(t)

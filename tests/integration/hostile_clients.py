@@ -13,8 +13,7 @@ import threading
 import time
 
 import harness
-from harness import (RawRtmp, amf_str, chunk_basic, chunk_msg, connect_cmd,
-                     mask)
+from harness import RawRtmp, chunk_basic, chunk_msg, connect_cmd, mask
 
 BG_S = 45               # the background publisher outlasts every scenario
 STUDIO_S = 6            # media of the publisher that takes over studio
@@ -58,28 +57,6 @@ def ping(n=0):
     return chunk_msg(2, 4, struct.pack('>HI', 6, n & 0xffffffff))
 
 
-def connected_client(t, since):
-    c = RawRtmp(t.port)
-    conn = t.wait_log('conn.accepted', 5, since=since, addr=c.addr)['conn']
-    c.handshake()
-    c.send(chunk_msg(3, 20, connect_cmd()))
-    t.wait_log('session.connect', 5, since=since, conn=conn)
-    return c, conn
-
-
-def expect_closed(t, label, c, conn, since, reason, deadline=CLOSE_S):
-    closed = c.wait_closed(deadline)
-    c.close()
-    t.check(closed, f'{label}: server closed the socket', soft=True)
-    ev = t.wait_log('conn.closed', 5, since=since, conn=conn)
-    why = ev.get('reason', '')
-    t.check(reason in why, f'{label}: conn.closed reason mentions '
-            f'"{reason}"', why, soft=True)
-    t.check_eq(ev.get('level'), 'warn', f'{label}: conn.closed level',
-               soft=True)
-    return ev
-
-
 def oversized_header(length):
     # fmt 0 on csid 6, video on stream 1, then one 128-byte chunk
     return chunk_basic(0, 6) + b'\0\0\0' + length.to_bytes(3, 'big') + \
@@ -92,14 +69,14 @@ def preauth_limits(t):
     for length in (1024 * 1024, PREAUTH_LIMIT + 1):
         label = f'pre-auth message of {length} bytes'
         since = t.mark()
-        c, conn = connected_client(t, since)
+        c, conn = harness.connected_client(t, since)
         c.send(oversized_header(length))
-        expect_closed(t, label, c, conn, since,
+        harness.expect_closed(t, label, c, conn, since,
                       f'{length} over limit {PREAUTH_LIMIT}')
 
     label = f'pre-auth message of {PREAUTH_LIMIT} bytes'
     since = t.mark()
-    c, conn = connected_client(t, since)
+    c, conn = harness.connected_client(t, since)
     c.send(chunk_msg(6, 9, b'\x17\x01' + bytes(PREAUTH_LIMIT - 2),
                      stream_id=1))
     t.wait_log('session.media_dropped', 5, since=since, conn=conn,
@@ -191,7 +168,7 @@ def unread_replies(t):
                    f'({sent} bytes sent)')
         sent += len(block)
     print(f'     {label}: {sent / 1e6:.1f} MB of pings sent')
-    expect_closed(t, label, c, conn, since, 'peer does not read our replies')
+    harness.expect_closed(t, label, c, conn, since, 'peer does not read our replies')
     t.check(sent < FLOOD_MAX, f'{label}: closed before {FLOOD_MAX >> 20} MiB '
             f'of pings')
 

@@ -4,13 +4,12 @@ with its reason: connections_per_host, handshake_timeout, publish_timeout,
 max_chunk_size, max_message (once publishing) and streams; a SIGHUP reload
 that raises streams lets the refused key publish."""
 
-import os
 import signal
 import struct
 import time
 
 import harness
-from harness import (RawRtmp, SLOW, chunk_basic, chunk_msg, connect_cmd,
+from harness import (RawRtmp, SLOW, chunk_basic, chunk_msg,
                      create_stream_cmd, publish_cmd)
 
 LIMITS = '''limits:
@@ -20,15 +19,6 @@ LIMITS = '''limits:
   max_chunk_size: 4096
   max_message: 64KiB
   streams: {streams}'''
-
-
-def connected(t, since):
-    c = RawRtmp(t.port)
-    conn = t.wait_log('conn.accepted', 5, since=since, addr=c.addr)['conn']
-    c.handshake()
-    c.send(chunk_msg(3, 20, connect_cmd()))
-    t.wait_log('session.connect', 5, since=since, conn=conn)
-    return c, conn
 
 
 def closed_for(t, label, c, conn, since, reason, within):
@@ -44,7 +34,7 @@ def closed_for(t, label, c, conn, since, reason, within):
 
 
 def raw_publish(t, key, since):
-    c, conn = connected(t, since)
+    c, conn = harness.connected_client(t, since)
     c.send(chunk_msg(3, 20, create_stream_cmd()) +
            chunk_msg(8, 20, publish_cmd(key), stream_id=1))
     return c, conn
@@ -71,7 +61,7 @@ def body(t):
 
     # publish_timeout: connected, never publishing
     s = t.mark()
-    c, conn = connected(t, s)
+    c, conn = harness.connected_client(t, s)
     took = closed_for(t, 'publish_timeout 2s', c, conn, s,
                       'no publish within 2000 ms', 2 * SLOW)
     t.check(took <= 2 * SLOW + 1.5, 'publish_timeout: closed within about '
@@ -79,7 +69,7 @@ def body(t):
 
     # max_chunk_size: a Set Chunk Size over it
     s = t.mark()
-    c, conn = connected(t, s)
+    c, conn = harness.connected_client(t, s)
     c.send(chunk_msg(2, 1, struct.pack('>I', 8192)))
     closed_for(t, 'max_chunk_size 4096', c, conn, s,
                'set chunk size: 8192 over limit 4096', 2)
