@@ -29,6 +29,8 @@ ingest_refusal(struct server *srv, const char *host)
 	if (srv->stopping)
 		return "stopping";
 	TAILQ_FOREACH(s, &srv->sessions, entry) {
+		if (s->state == SESSION_CLOSED)
+			continue;	/* freed on the next loop turn */
 		all++;
 		if (strcmp(s->host, host) == 0)
 			same++;

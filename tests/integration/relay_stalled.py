@@ -192,7 +192,7 @@ relays:
             'the rec relay stayed live throughout',
             str([r[6] for r in seen['samples']]), soft=True)
 
-    # the smaller queue is felt first, and costs more packets
+    # the smaller queue is felt first
     before = {r[0]: r for r in seen['samples']}.get('before')
     base = (before[3] or 0, before[9] or 0) if before else (0, 0)
     stalled = [r for r in seen['samples'] if r[0] == 'stopped']
@@ -207,8 +207,9 @@ relays:
                                       first[1] < first[0]),
             f'the 256 KiB relay drops first ({first[1]} s vs {first[0]} s '
             'after the SIGSTOP)')
-    t.check(most[1] > most[0], f'and drops more while stalled ({most[1]} '
-            f'vs {most[0]} packets)')
+    # how many each drops in all depends on when a keyframe ends the
+    # dropping (the queue then restarts from it), not on the queue's size
+    # alone: printed, not asserted
 
     peak = max(seen['rss'], default=None)
     print(f'supervisor RSS KiB: first {seen["rss"][:1]}, peak {peak}')
