@@ -760,6 +760,17 @@ def raw_publish(c, key, app='live'):
                   chunk_msg(8, 20, publish_cmd(key), stream_id=1))
 
 
+def asan_env(quarantine_mb):
+    """For a sanitizer build, an env that bounds ASan's quarantine of
+    freed memory (256 MiB by default, all of it resident once churned),
+    so a test that watches RSS sees ours; None otherwise."""
+    if SLOW == 1.0:
+        return None
+    opts = os.environ.get('ASAN_OPTIONS', '')
+    return {'ASAN_OPTIONS': (opts + ':' if opts else '') +
+            f'quarantine_size_mb={quarantine_mb}'}
+
+
 def rss_kib(pid):
     """VmRSS of pid in KiB, or None when it is gone."""
     try:

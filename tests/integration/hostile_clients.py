@@ -238,14 +238,7 @@ def body(t):
     counts = harness.probe_counts(media)
     key, bg_key = harness.new_key(), harness.new_key('bg')
     t.write_config({'studio': key, 'bg': bg_key})
-    env = None
-    if harness.SLOW > 1:
-        # ASan's quarantine of freed memory (256 MiB by default) grows the
-        # RSS with the background media alone; bound it to see ours
-        opts = os.environ.get('ASAN_OPTIONS', '')
-        env = {'ASAN_OPTIONS': (opts + ':' if opts else '') +
-               f'quarantine_size_mb={ASAN_QUARANTINE_MB}'}
-    t.start(env)
+    t.start(harness.asan_env(ASAN_QUARANTINE_MB))
     rss = RssWatch(t.sup.pid)
     rss.start()
     bg_since = t.mark()
