@@ -32,6 +32,7 @@ enum cfg_type {
 	CFG_LOG,		/* the log: section, same struct */
 	CFG_STREAMS,		/* name -> struct cfg_stream */
 	CFG_RELAYS,		/* name -> struct cfg_relay */
+	CFG_PROFILES,		/* cfg_profile.c */
 };
 
 #define CFG_REQUIRED	0x01
@@ -53,6 +54,7 @@ static const struct cfg_key top_keys[] = {
 	{ "http",      CFG_HOSTPORT, offsetof(struct cfg, http),        0 },
 	{ "log",       CFG_LOG,      0,                                 0 },
 	{ "streams",   CFG_STREAMS,  0,                                 0 },
+	{ "profiles",  CFG_PROFILES, 0,                                 0 },
 	{ 0 }
 };
 
@@ -75,7 +77,7 @@ static const struct cfg_key stream_keys[] = {
 	{ 0 }
 };
 
-enum { RELAY_URL };
+enum { RELAY_URL, RELAY_PROFILE };
 static const struct cfg_key relay_keys[] = {
 	{ "url",     CFG_SECRET_STR, offsetof(struct cfg_relay, url),
 	    CFG_REQUIRED },
@@ -97,8 +99,7 @@ static const char *const log_formats[] = {
 	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json",
 };
 
-/* Relay profiles known so far; the profiles: section arrives with
- * transcoding.  The first is the default. */
+/* The default relay profile; others come from profiles: (cfg_profile.c). */
 static const char *const profiles[] = { "copy" };
 
 static const char *const url_schemes[] = {
@@ -362,17 +363,6 @@ set_secret(struct cfg_ctx *c, const struct cfg_node *nd, struct secret *dst,
 	return rc == -1 ? fail(c, nd, "%s", why) : 0;
 }
 
-static bool
-profile_known(const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		if (strcmp(s, profiles[i]) == 0)
-			return true;
-	return false;
-}
-
 /* The string types: checked, then copied (paths joined to base_dir). */
 static int
 set_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
@@ -380,12 +370,11 @@ set_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 {
 	if (scalar(c, nd) == NULL)
 		return -1;
-	if (k->type == CFG_NAME && name_check(c, nd, k->name) == -1)
+	if ((k->type == CFG_NAME || k->type == CFG_PROFILE) &&
+	    name_check(c, nd, k->name) == -1)
 		return -1;
 	if (k->type == CFG_PATH && nd->str[0] == '\0')
 		return fail(c, nd, "empty path");
-	if (k->type == CFG_PROFILE && !profile_known(nd->str))
-		return fail(c, nd, "unknown profile %s", Q(nd->str));
 	if (k->type == CFG_PATH)
 		*dst = path_join(c->base_dir, nd->str);
 	else
@@ -433,6 +422,8 @@ cfg_set(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 		return cfg_streams(c, nd, base);
 	case CFG_RELAYS:
 		return cfg_relays(c, nd, base);
+	case CFG_PROFILES:
+		return cfg_profiles_parse(c->name, nd, base, c->err);
 	}
 	return fail(c, nd, "internal error: key type %d", (int)k->type);
 }
@@ -523,6 +514,10 @@ relay_fill(struct cfg_ctx *c, const struct cfg_node *k, struct cfg_relay *r)
 	if (r->profile == NULL &&
 	    (r->profile = dup_or_fail(c, k, profiles[0])) == NULL)
 		return -1;
+	if (seen[RELAY_PROFILE] != NULL) {	/* linked after the parse */
+		r->profile_line = seen[RELAY_PROFILE]->line;
+		r->profile_col = seen[RELAY_PROFILE]->col;
+	}
 	path_push(c, "url");
 	return relay_url_check(c, seen[RELAY_URL], r->url.value);
 }
@@ -696,7 +691,8 @@ cfg_parse(const char *name, const char *text, size_t len,
 	if (!cfg_node_null(doc.root) &&
 	    cfg_fill(&c, doc.root, top_keys, cfg, NULL) == -1)
 		goto out;
-	if (cfg_defaults(&c, cfg) == -1)
+	if (cfg_defaults(&c, cfg) == -1 ||
+	    cfg_profiles_link(c.name, cfg, err) == -1)
 		goto out;
 	*out = cfg;
 	cfg = NULL;
@@ -796,6 +792,7 @@ cfg_free(struct cfg *cfg)
 		free(st->note);
 	}
 	free(cfg->streams);
+	cfg_profiles_free(cfg);
 	free(cfg->path);
 	free(cfg->listen_host);
 	free(cfg->app);

@@ -1,0 +1,511 @@
+/*
+ * The profiles: section: named video and audio encode settings that relays
+ * refer to with profile: NAME.  Parses and checks what can be checked
+ * without libav (ranges, even sizes, copy versus settings); which encoders
+ * and containers exist is asked of a cfg_profile_check_fn supplied by the
+ * caller, with this file turning its answer into file:line:col.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/cfg_int.h"
+
+#define PF_WORD_MAX	32	/* preset, tune, profile, level, pix_fmt */
+#define PF_DIM_MIN	16
+#define PF_DIM_MAX	8192
+#define PF_FPS_MAX	240
+
+enum pf_type {
+	PT_CODEC,	/* encoder name or copy */
+	PT_DIM,		/* even pixels */
+	PT_FPS,		/* 30, 29.97, 30000/1001 */
+	PT_VRATE,	/* bits/s: 800k, 3M, 800000 */
+	PT_ARATE,
+	PT_WORD,
+	PT_KEYINT,	/* 2s, 500ms, or frames */
+	PT_HZ,
+	PT_CHANNELS,
+};
+
+struct pf_key {
+	const char	*name;
+	enum cfg_pf	 field;
+	enum pf_type	 type;
+	size_t		 off;		/* into struct cfg_profile */
+};
+
+#define V(m)	offsetof(struct cfg_profile, video.m)
+#define A(m)	offsetof(struct cfg_profile, audio.m)
+static const struct pf_key video_keys[] = {
+	{ "codec",   CFG_PF_VCODEC,   PT_CODEC,  V(codec) },
+	{ "width",   CFG_PF_WIDTH,    PT_DIM,    V(width) },
+	{ "height",  CFG_PF_HEIGHT,   PT_DIM,    V(height) },
+	{ "fps",     CFG_PF_FPS,      PT_FPS,    V(fps_num) },
+	{ "bitrate", CFG_PF_VBITRATE, PT_VRATE,  V(bitrate_bps) },
+	{ "maxrate", CFG_PF_MAXRATE,  PT_VRATE,  V(maxrate_bps) },
+	{ "bufsize", CFG_PF_BUFSIZE,  PT_VRATE,  V(bufsize_bps) },
+	{ "preset",  CFG_PF_PRESET,   PT_WORD,   V(preset) },
+	{ "tune",    CFG_PF_TUNE,     PT_WORD,   V(tune) },
+	{ "keyint",  CFG_PF_KEYINT,   PT_KEYINT, V(keyint_ms) },
+	{ "profile", CFG_PF_VPROFILE, PT_WORD,   V(profile) },
+	{ "level",   CFG_PF_LEVEL,    PT_WORD,   V(level) },
+	{ "pix_fmt", CFG_PF_PIX_FMT,  PT_WORD,   V(pix_fmt) },
+	{ 0 }
+};
+static const struct pf_key audio_keys[] = {
+	{ "codec",       CFG_PF_ACODEC,   PT_CODEC,    A(codec) },
+	{ "bitrate",     CFG_PF_ABITRATE, PT_ARATE,    A(bitrate_bps) },
+	{ "sample_rate", CFG_PF_RATE,     PT_HZ,       A(sample_rate) },
+	{ "channels",    CFG_PF_CHANNELS, PT_CHANNELS, A(channels) },
+	{ 0 }
+};
+#undef V
+#undef A
+
+/* The path of each setting below profiles.NAME, for messages. */
+static const char *const pf_paths[CFG_PF_N] = {
+	[CFG_PF_VIDEO] = "video", [CFG_PF_VCODEC] = "video.codec",
+	[CFG_PF_WIDTH] = "video.width", [CFG_PF_HEIGHT] = "video.height",
+	[CFG_PF_FPS] = "video.fps", [CFG_PF_VBITRATE] = "video.bitrate",
+	[CFG_PF_MAXRATE] = "video.maxrate", [CFG_PF_BUFSIZE] = "video.bufsize",
+	[CFG_PF_PRESET] = "video.preset", [CFG_PF_TUNE] = "video.tune",
+	[CFG_PF_KEYINT] = "video.keyint", [CFG_PF_VPROFILE] = "video.profile",
+	[CFG_PF_LEVEL] = "video.level", [CFG_PF_PIX_FMT] = "video.pix_fmt",
+	[CFG_PF_AUDIO] = "audio", [CFG_PF_ACODEC] = "audio.codec",
+	[CFG_PF_ABITRATE] = "audio.bitrate", [CFG_PF_RATE] =
+	    "audio.sample_rate", [CFG_PF_CHANNELS] = "audio.channels",
+};
+
+struct pf_ctx {
+	const char	*name;		/* file, for messages */
+	struct cfg_err	*err;
+	char		 path[160];	/* profiles.NAME */
+};
+
+#define Q(s)	cfg_quote((char[80]){0}, 80, (s))
+
+static int __attribute__((format(printf, 4, 5)))
+pf_fail(struct pf_ctx *c, const struct cfg_node *nd, const char *sub,
+    const char *fmt, ...)
+{
+	char	msg[CFG_ERR_MAX], path[200];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s%s%s", c->path, sub ? "." : "",
+	    sub ? sub : "");
+	cfg_errf(c->err, c->name, nd->line, nd->col, path, "%s", msg);
+	return -1;
+}
+
+/* Digits with at most one '.', into *v; returns the end or NULL. */
+static const char *
+pf_decimal(const char *s, double *v)
+{
+	double	scale = 0;
+	bool	digits = false;
+
+	*v = 0;
+	for (; (*s >= '0' && *s <= '9') || (*s == '.' && scale == 0); s++) {
+		if (*s == '.') {
+			scale = 1;
+			continue;
+		}
+		digits = true;
+		if (scale > 0)
+			*v += (*s - '0') * (scale /= 10);
+		else if (*v < 1e12)
+			*v = *v * 10 + (*s - '0');
+	}
+	return digits ? s : NULL;
+}
+
+static int
+pf_uint(const char *s, double lo, double hi, uint32_t *out)
+{
+	double		 v;
+	const char	*e = pf_decimal(s, &v);
+
+	if (e == NULL || *e != '\0' || strchr(s, '.') != NULL || v < lo ||
+	    v > hi)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int
+pf_rate(struct pf_ctx *c, const struct cfg_node *nd, const char *sub,
+    bool video, uint32_t *out)
+{
+	double		 v, lo = video ? 10e3 : 6e3, hi = video ? 200e6 : 1e6;
+	const char	*e = pf_decimal(nd->str, &v);
+
+	if (e != NULL && (*e == 'k' || *e == 'K'))
+		v *= 1e3, e++;
+	else if (e != NULL && (*e == 'm' || *e == 'M'))
+		v *= 1e6, e++;
+	if (e == NULL || *e != '\0')
+		return pf_fail(c, nd, sub, "expected bits per second such as "
+		    "800k or 3M, got %s", Q(nd->str));
+	if (v < lo || v > hi)
+		return pf_fail(c, nd, sub, "%s is out of range (%gk to %gk)",
+		    Q(nd->str), lo / 1e3, hi / 1e3);
+	*out = (uint32_t)(v + 0.5);
+	return 0;
+}
+
+static int
+pf_fps(struct pf_ctx *c, const struct cfg_node *nd, const char *sub,
+    struct cfg_video *v)
+{
+	double		 n, d = 1;
+	const char	*e = pf_decimal(nd->str, &n);
+
+	if (e != NULL && *e == '/' && strchr(nd->str, '.') == NULL)
+		e = pf_decimal(e + 1, &d);
+	if (e == NULL || *e != '\0' || d < 1 || strchr(e, '.') != NULL)
+		return pf_fail(c, nd, sub, "expected frames per second such "
+		    "as 30, 29.97 or 30000/1001, got %s", Q(nd->str));
+	if (n / d < 1 || n / d > PF_FPS_MAX || n > 1e6 || d > 1e6)
+		return pf_fail(c, nd, sub, "%s is out of range (1 to %d)",
+		    Q(nd->str), PF_FPS_MAX);
+	if (d == 1 && n != (double)(uint32_t)n) {
+		/* 29.97 -> 2997/100 */
+		n *= 100;
+		d = 100;
+	}
+	v->fps_num = (uint32_t)(n + 0.5);
+	v->fps_den = (uint32_t)d;
+	return 0;
+}
+
+static int
+pf_keyint(struct pf_ctx *c, const struct cfg_node *nd, const char *sub,
+    struct cfg_video *v)
+{
+	double		 x;
+	const char	*e = pf_decimal(nd->str, &x);
+
+	if (e != NULL && strcmp(e, "ms") == 0)
+		;
+	else if (e != NULL && strcmp(e, "s") == 0)
+		x *= 1000;
+	else if (e != NULL && *e == '\0' && strchr(nd->str, '.') == NULL) {
+		if (x < 1 || x > 10000)
+			return pf_fail(c, nd, sub, "%s frames is out of range "
+			    "(1 to 10000)", Q(nd->str));
+		v->keyint_frames = (uint32_t)x;
+		return 0;
+	} else
+		return pf_fail(c, nd, sub, "expected seconds (2s), "
+		    "milliseconds (500ms) or frames (60), got %s", Q(nd->str));
+	if (x < 100 || x > 60000)
+		return pf_fail(c, nd, sub, "%s is out of range (0.1s to 60s)",
+		    Q(nd->str));
+	v->keyint_ms = (uint32_t)(x + 0.5);
+	return 0;
+}
+
+static int
+pf_word(struct pf_ctx *c, const struct cfg_node *nd, const char *sub,
+    bool codec, char **out)
+{
+	size_t	n = strspn(nd->str, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-.");
+
+	if (n == 0 || nd->str[n] != '\0' || n > PF_WORD_MAX ||
+	    (codec && strchr(nd->str, '.') != NULL))
+		return pf_fail(c, nd, sub, "invalid %s %s", codec ? "codec" :
+		    "value", Q(nd->str));
+	if ((*out = strdup(nd->str)) == NULL)
+		return pf_fail(c, nd, sub, "out of memory");
+	return 0;
+}
+
+static int
+pf_set(struct pf_ctx *c, const struct pf_key *k, const struct cfg_node *nd,
+    const char *sub, struct cfg_profile *p)
+{
+	void	*dst = (char *)p + k->off;
+
+	if (nd->type != CFG_N_SCALAR || cfg_node_null(nd))
+		return pf_fail(c, nd, sub, "expected a value");
+	p->pos[k->field].line = nd->line;
+	p->pos[k->field].col = nd->col;
+	switch (k->type) {
+	case PT_CODEC:
+		return pf_word(c, nd, sub, true, dst);
+	case PT_WORD:
+		return pf_word(c, nd, sub, false, dst);
+	case PT_DIM:
+		if (pf_uint(nd->str, 1, 1e9, dst) == -1 ||
+		    *(uint32_t *)dst < PF_DIM_MIN ||
+		    *(uint32_t *)dst > PF_DIM_MAX)
+			return pf_fail(c, nd, sub, "impossible size %s "
+			    "(expected %d to %d pixels)", Q(nd->str),
+			    PF_DIM_MIN, PF_DIM_MAX);
+		if (*(uint32_t *)dst % 2 != 0)
+			return pf_fail(c, nd, sub, "impossible size %s: must "
+			    "be even (4:2:0 chroma)", Q(nd->str));
+		return 0;
+	case PT_FPS:
+		return pf_fps(c, nd, sub, &p->video);
+	case PT_VRATE:
+	case PT_ARATE:
+		return pf_rate(c, nd, sub, k->type == PT_VRATE, dst);
+	case PT_KEYINT:
+		return pf_keyint(c, nd, sub, &p->video);
+	case PT_HZ:
+		if (pf_uint(nd->str, 8000, 192000, dst) == -1)
+			return pf_fail(c, nd, sub, "expected a sample rate "
+			    "from 8000 to 192000, got %s", Q(nd->str));
+		return 0;
+	case PT_CHANNELS:
+		if (pf_uint(nd->str, 1, 8, dst) == -1)
+			return pf_fail(c, nd, sub, "expected 1 to 8 channels, "
+			    "got %s", Q(nd->str));
+		return 0;
+	}
+	return pf_fail(c, nd, sub, "internal error");
+}
+
+/*
+ * One of video: / audio:, a mapping of settings or the word copy.  A
+ * codec: copy allows no other setting.
+ */
+static int
+pf_section(struct pf_ctx *c, const struct cfg_node *nd, const char *what,
+    const struct pf_key *keys, struct cfg_profile *p, char **codec)
+{
+	const struct cfg_node	*k, *other = NULL;
+	char			 sub[64], list[160] = "";
+	size_t			 i;
+
+	p->pos[keys == video_keys ? CFG_PF_VIDEO : CFG_PF_AUDIO] =
+	    (struct cfg_pos){ nd->line, nd->col };
+	if (nd->type == CFG_N_SCALAR && strcmp(nd->str, "copy") == 0)
+		return 0;
+	if (nd->type != CFG_N_MAP)
+		return pf_fail(c, nd, what, "expected copy or a mapping of "
+		    "%s settings", what);
+	for (k = nd->kids; k != NULL; k = k->next) {
+		snprintf(sub, sizeof(sub), "%s.%s", what, k->str);
+		for (i = 0; keys[i].name != NULL; i++)
+			if (strcmp(keys[i].name, k->str) == 0)
+				break;
+		if (keys[i].name == NULL) {
+			for (i = 0; keys[i].name != NULL; i++)
+				snprintf(list + strlen(list), sizeof(list) -
+				    strlen(list), "%s%s", i ? ", " : "",
+				    keys[i].name);
+			return pf_fail(c, k, sub, "unknown key (expected one "
+			    "of: %s)", list);
+		}
+		if (pf_set(c, &keys[i], k->val, sub, p) == -1)
+			return -1;
+		if (i > 0 && other == NULL)
+			other = k;
+	}
+	if (*codec == NULL) {
+		snprintf(sub, sizeof(sub), "%s.codec", what);
+		return pf_fail(c, nd, sub, "missing codec (an encoder such as "
+		    "%s, or copy)", keys == video_keys ? "libx264" : "aac");
+	}
+	if (strcmp(*codec, "copy") == 0) {
+		free(*codec);
+		*codec = NULL;
+		if (other != NULL) {
+			snprintf(sub, sizeof(sub), "%s.%s", what, other->str);
+			return pf_fail(c, other, sub, "%s copy takes no other "
+			    "settings", what);
+		}
+	}
+	return 0;
+}
+
+/* What can be wrong between settings, without asking libav. */
+static int
+pf_consistent(struct pf_ctx *c, const struct cfg_node *pnd,
+    const struct cfg_profile *p)
+{
+	const struct cfg_video	*v = &p->video;
+	struct cfg_node		 at;
+
+	memset(&at, 0, sizeof(at));
+	if (v->maxrate_bps != 0 && v->bitrate_bps > v->maxrate_bps) {
+		at.line = p->pos[CFG_PF_MAXRATE].line;
+		at.col = p->pos[CFG_PF_MAXRATE].col;
+		return pf_fail(c, &at, pf_paths[CFG_PF_MAXRATE], "maxrate "
+		    "(%u bit/s) is below bitrate (%u bit/s)", v->maxrate_bps,
+		    v->bitrate_bps);
+	}
+	if (v->bufsize_bps != 0 && v->maxrate_bps == 0) {
+		at.line = p->pos[CFG_PF_BUFSIZE].line;
+		at.col = p->pos[CFG_PF_BUFSIZE].col;
+		return pf_fail(c, &at, pf_paths[CFG_PF_BUFSIZE], "bufsize "
+		    "needs maxrate");
+	}
+	(void)pnd;
+	return 0;
+}
+
+static int
+pf_profile(struct pf_ctx *c, const struct cfg_node *k, struct cfg_profile *p)
+{
+	const struct cfg_node	*kk;
+
+	p->line = k->line;
+	p->col = k->col;
+	snprintf(c->path, sizeof(c->path), "profiles.%s", k->str);
+	if (!cfg_name_ok(k->str))
+		return pf_fail(c, k, NULL, "invalid profile name %s (use A-Z "
+		    "a-z 0-9 _ -, 1 to %d characters)", Q(k->str),
+		    CFG_NAME_MAX);
+	if (strcmp(k->str, "copy") == 0)
+		return pf_fail(c, k, NULL, "copy is built in and cannot be "
+		    "redefined");
+	if ((p->name = strdup(k->str)) == NULL)
+		return pf_fail(c, k, NULL, "out of memory");
+	if (k->val->type != CFG_N_MAP)
+		return pf_fail(c, k->val, NULL, "expected a mapping with "
+		    "video: and audio:");
+	for (kk = k->val->kids; kk != NULL; kk = kk->next) {
+		if (strcmp(kk->str, "video") == 0) {
+			if (pf_section(c, kk->val, "video", video_keys, p,
+			    &p->video.codec) == -1)
+				return -1;
+		} else if (strcmp(kk->str, "audio") == 0) {
+			if (pf_section(c, kk->val, "audio", audio_keys, p,
+			    &p->audio.codec) == -1)
+				return -1;
+		} else
+			return pf_fail(c, kk, kk->str, "unknown key (expected "
+			    "one of: video, audio)");
+	}
+	return pf_consistent(c, k, p);
+}
+
+int
+cfg_profiles_parse(const char *name, const struct cfg_node *nd,
+    struct cfg *cfg, struct cfg_err *err)
+{
+	struct pf_ctx		 c = { name, err, "profiles" };
+	const struct cfg_node	*k;
+
+	if (nd->type != CFG_N_MAP)
+		return pf_fail(&c, nd, NULL, "expected a mapping of profile "
+		    "names to profiles");
+	if (nd->n > 0 && (cfg->profiles = calloc(nd->n,
+	    sizeof(*cfg->profiles))) == NULL)
+		return pf_fail(&c, nd, NULL, "out of memory");
+	for (k = nd->kids; k != NULL; k = k->next)
+		/* counted first, so cfg_profiles_free sees a half-filled one */
+		if (pf_profile(&c, k, &cfg->profiles[cfg->nprofiles++]) == -1)
+			return -1;
+	return 0;
+}
+
+const struct cfg_profile *
+cfg_profile_find(const struct cfg *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; cfg != NULL && name != NULL && i < cfg->nprofiles; i++)
+		if (strcmp(cfg->profiles[i].name, name) == 0)
+			return &cfg->profiles[i];
+	return NULL;
+}
+
+int
+cfg_profiles_link(const char *name, struct cfg *cfg, struct cfg_err *err)
+{
+	struct cfg_stream	*st;
+	struct cfg_relay	*r;
+	char			 path[200];
+	size_t			 i, j;
+
+	for (i = 0; i < cfg->nstreams; i++) {
+		st = &cfg->streams[i];
+		for (j = 0; j < st->nrelays; j++) {
+			r = &st->relays[j];
+			if (strcmp(r->profile, "copy") == 0)
+				continue;
+			if ((r->prof = cfg_profile_find(cfg, r->profile)) !=
+			    NULL)
+				continue;
+			snprintf(path, sizeof(path), "streams.%s.relays.%s."
+			    "profile", st->name, r->name);
+			cfg_errf(err, name, r->profile_line, r->profile_col,
+			    path, "unknown profile %s", Q(r->profile));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+cfg_profiles_check(const struct cfg *cfg, cfg_profile_check_fn check,
+    struct cfg_err *err)
+{
+	const struct cfg_profile	*p;
+	const struct cfg_relay		*r;
+	const struct cfg_pos		*at;
+	enum cfg_pf			 f;
+	char				 why[CFG_ERR_MAX / 2], path[200];
+	size_t				 i, j;
+
+	for (i = 0; i < cfg->nprofiles; i++) {
+		p = &cfg->profiles[i];
+		f = CFG_PF_VIDEO;
+		if (check(p, NULL, &f, why, sizeof(why)) == 0)
+			continue;
+		at = &p->pos[f < CFG_PF_N ? f : CFG_PF_VIDEO];
+		snprintf(path, sizeof(path), "profiles.%s.%s", p->name,
+		    pf_paths[f < CFG_PF_N ? f : CFG_PF_VIDEO]);
+		cfg_errf(err, cfg->path, at->line ? at->line : p->line,
+		    at->line ? at->col : p->col, path, "%s", why);
+		return -1;
+	}
+	for (i = 0; i < cfg->nstreams; i++) {
+		for (j = 0; j < cfg->streams[i].nrelays; j++) {
+			r = &cfg->streams[i].relays[j];
+			if (r->prof == NULL || check(r->prof, r->url.value, &f,
+			    why, sizeof(why)) == 0)
+				continue;
+			snprintf(path, sizeof(path), "streams.%s.relays.%s."
+			    "profile", cfg->streams[i].name, r->name);
+			cfg_errf(err, cfg->path, r->profile_line,
+			    r->profile_col, path, "profile %s: %s",
+			    Q(r->prof->name), why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+cfg_profiles_free(struct cfg *cfg)
+{
+	struct cfg_profile	*p;
+	size_t			 i;
+
+	for (i = 0; i < cfg->nprofiles; i++) {
+		p = &cfg->profiles[i];
+		free(p->name);
+		free(p->video.codec);
+		free(p->video.preset);
+		free(p->video.tune);
+		free(p->video.profile);
+		free(p->video.level);
+		free(p->video.pix_fmt);
+		free(p->audio.codec);
+	}
+	free(cfg->profiles);
+	cfg->profiles = NULL;
+	cfg->nprofiles = 0;
+}
