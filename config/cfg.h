@@ -142,6 +142,13 @@ const struct cfg_stream *cfg_stream_find(const struct cfg *, const char *name);
 const struct cfg_profile *cfg_profile_find(const struct cfg *,
 		    const char *name);
 
+/* A deep copy (NULL when out of memory), its free (NULL is a no-op), and
+ * whether two profiles (either may be NULL: copy) encode alike. */
+struct cfg_profile *cfg_profile_dup(const struct cfg_profile *);
+void		 cfg_profile_free(struct cfg_profile *);
+bool		 cfg_profile_same(const struct cfg_profile *,
+		    const struct cfg_profile *);
+
 /*
  * What a profile check outside config/ (one that knows the linked
  * encoders and muxers) answers: 0, or -1 with why filled and *field set

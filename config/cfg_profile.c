@@ -488,23 +488,108 @@ cfg_profiles_check(const struct cfg *cfg, cfg_profile_check_fn check,
 	return 0;
 }
 
+/* The string members of a profile, for copying, comparing and freeing. */
+#define PF_NSTR	8
+static char **
+pf_strs(struct cfg_profile *p, char **v[PF_NSTR])
+{
+	v[0] = &p->name;
+	v[1] = &p->video.codec;
+	v[2] = &p->video.preset;
+	v[3] = &p->video.tune;
+	v[4] = &p->video.profile;
+	v[5] = &p->video.level;
+	v[6] = &p->video.pix_fmt;
+	v[7] = &p->audio.codec;
+	return v[0];
+}
+
+static void
+pf_clear(struct cfg_profile *p)
+{
+	char	**v[PF_NSTR];
+	size_t	  i;
+
+	pf_strs(p, v);
+	for (i = 0; i < PF_NSTR; i++)
+		free(*v[i]);
+}
+
+struct cfg_profile *
+cfg_profile_dup(const struct cfg_profile *src)
+{
+	struct cfg_profile	*p;
+	char			**v[PF_NSTR];
+	size_t			  i;
+
+	if ((p = malloc(sizeof(*p))) == NULL)
+		return NULL;
+	*p = *src;
+	pf_strs(p, v);
+	for (i = 0; i < PF_NSTR; i++)
+		if (*v[i] != NULL && (*v[i] = strdup(*v[i])) == NULL)
+			break;
+	if (i == PF_NSTR)
+		return p;
+	while (++i < PF_NSTR)
+		*v[i] = NULL;	/* still the source's */
+	cfg_profile_free(p);
+	return NULL;
+}
+
+void
+cfg_profile_free(struct cfg_profile *p)
+{
+	if (p == NULL)
+		return;
+	pf_clear(p);
+	free(p);
+}
+
+static bool
+pf_str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+bool
+cfg_profile_same(const struct cfg_profile *a, const struct cfg_profile *b)
+{
+	const struct cfg_video	*u, *v;
+	char			**va[PF_NSTR], **vb[PF_NSTR];
+	struct cfg_profile	 x, y;
+	size_t			  i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	x = *a;
+	y = *b;
+	pf_strs(&x, va);
+	pf_strs(&y, vb);
+	for (i = 0; i < PF_NSTR; i++)
+		if (!pf_str_eq(*va[i], *vb[i]))
+			return false;
+	u = &a->video;
+	v = &b->video;
+	return u->width == v->width && u->height == v->height &&
+	    u->fps_num == v->fps_num && u->fps_den == v->fps_den &&
+	    u->bitrate_bps == v->bitrate_bps &&
+	    u->maxrate_bps == v->maxrate_bps &&
+	    u->bufsize_bps == v->bufsize_bps &&
+	    u->keyint_ms == v->keyint_ms &&
+	    u->keyint_frames == v->keyint_frames &&
+	    a->audio.bitrate_bps == b->audio.bitrate_bps &&
+	    a->audio.sample_rate == b->audio.sample_rate &&
+	    a->audio.channels == b->audio.channels;
+}
+
 void
 cfg_profiles_free(struct cfg *cfg)
 {
-	struct cfg_profile	*p;
-	size_t			 i;
+	size_t	i;
 
-	for (i = 0; i < cfg->nprofiles; i++) {
-		p = &cfg->profiles[i];
-		free(p->name);
-		free(p->video.codec);
-		free(p->video.preset);
-		free(p->video.tune);
-		free(p->video.profile);
-		free(p->video.level);
-		free(p->video.pix_fmt);
-		free(p->audio.codec);
-	}
+	for (i = 0; i < cfg->nprofiles; i++)
+		pf_clear(&cfg->profiles[i]);
 	free(cfg->profiles);
 	cfg->profiles = NULL;
 	cfg->nprofiles = 0;

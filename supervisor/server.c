@@ -16,6 +16,7 @@
 #include "config/cfg.h"
 #include "supervisor/control.h"
 #include "supervisor/db.h"
+#include "supervisor/profile_check.h"
 #include "supervisor/ingest.h"
 #include "supervisor/server.h"
 #include "supervisor/session.h"
@@ -194,7 +195,7 @@ server_reload(struct server *srv)
 	struct cfg_err	 cerr;
 	char		 err[DB_ERR_MAX];
 
-	if (cfg_load(srv->cfg->path, &nc, &cerr) == -1) {
+	if (profile_check_load(srv->cfg->path, &nc, &cerr) == -1) {
 		log_error("config.rejected", "err=%s", LQ(cerr.msg));
 		return;
 	}

@@ -49,6 +49,7 @@ stream_relay_specs(const struct stream *st, struct cfg_relay *v, size_t cap)
 		v[n].name = d->name;
 		v[n].url.value = d->url;
 		v[n].profile = d->profile;
+		v[n].prof = cfg_profile_find(st->srv->cfg, d->profile);
 		v[n].enabled = d->enabled;
 		n++;
 	}
@@ -79,7 +80,8 @@ stream_relays_apply(struct stream *st)
 		next = TAILQ_NEXT(r, entry);
 		cr = stream_spec_find(specs, n, r->name);
 		if (cr != NULL && cr->enabled && strcmp(cr->url.value, r->url) ==
-		    0 && strcmp(cr->profile, r->profile) == 0)
+		    0 && strcmp(cr->profile, r->profile) == 0 &&
+		    cfg_profile_same(cr->prof, r->prof))
 			continue;	/* unchanged: not a packet lost */
 		log_info("relay.stopping", "stream=%s relay=%s reason=%s",
 		    st->name, r->name, cr == NULL ? "removed" : !cr->enabled ?

@@ -25,6 +25,7 @@ from harness import SLOW, free_port, make_media  # noqa: E402
 WORKER = os.environ.get('MIRRORING_WORKER', '')
 
 HELLO, CONFIG, MEDIA, EOS, STATUS = 1, 2, 3, 4, 5
+IPC_VERSION = 2
 ST_STARTING, ST_CONNECTING, ST_LIVE, ST_BACKOFF, ST_STOPPED = range(5)
 ERR_NONE, ERR_NETWORK, ERR_REFUSED, ERR_CONFIG = range(4)
 F_KEYFRAME, F_SEQHDR = 0x01, 0x02
@@ -97,11 +98,14 @@ class Worker:
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.sock.sendall(msg(HELLO, struct.pack('<I', 1) +
+        self.sock.sendall(msg(HELLO, struct.pack('<I', IPC_VERSION) +
                               wstr('supervisor')))
+        # the profile's settings (common/ipc_msg.h): video and audio copy
+        copy = (b'\x01' + wstr('') + b'\0' * 36 + wstr('') * 5 +
+                b'\x01' + wstr('') + b'\0' * 12)
         cfg = (wstr('studio') + wstr(name) + wstr(url) + wstr(profile) +
                struct.pack('<IIIIBB', connect_timeout_ms, io_timeout_ms,
-                           backoff[0], backoff[1], 1, 0))
+                           backoff[0], backoff[1], 1, 0) + copy)
         self.sock.sendall(msg(CONFIG, cfg))
 
     def _recv(self, n):

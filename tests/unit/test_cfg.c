@@ -880,6 +880,18 @@ test_profiles(void)
 	    "relay c: copy");
 	is_int(cfg_profiles_check(cfg, check_fake, &err), 0,
 	    "check: opus over srt passes");
+	{
+		struct cfg_profile	*d = cfg_profile_dup(r->prof);
+
+		ok(d != NULL && d->video.codec != r->prof->video.codec &&
+		    cfg_profile_same(d, r->prof), "dup: a deep, equal copy");
+		ok(!cfg_profile_same(d, cfg_profile_find(cfg, "ntsc")) &&
+		    !cfg_profile_same(d, NULL) && cfg_profile_same(NULL, NULL),
+		    "same: other profiles and copy differ");
+		d->video.bitrate_bps++;
+		ok(!cfg_profile_same(d, r->prof), "same: one number differs");
+		cfg_profile_free(d);
+	}
 	cfg_free(cfg);
 
 	/* the check's refusals point at the setting or the relay's key */
