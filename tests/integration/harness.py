@@ -122,10 +122,10 @@ def need_gst_element(name):
         raise Skip(f'GStreamer element {name} not installed')
 
 
-def make_media(path, seconds=10):
-    """seconds of 640x360@30 H.264 + 44.1 kHz stereo AAC in FLV."""
+def make_media(path, seconds=10, size='640x360'):
+    """seconds of <size>@30 H.264 + 44.1 kHz stereo AAC in FLV."""
     cmd = ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'error', '-y',
-           '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+           '-f', 'lavfi', '-i', f'testsrc2=size={size}:rate=30',
            '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
            '-t', str(seconds), '-c:v', 'libx264', '-preset', 'ultrafast',
            '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
@@ -544,7 +544,7 @@ def new_key(prefix='studio'):
 
 
 def expect_publish(t, proc, key, counts, stream='studio', since=0,
-                   media_s=10, on_live=None):
+                   media_s=10, on_live=None, size=('640', '360')):
     """Follows one publish by proc from publish.started to conn.closed and
     checks the codecs and that publish.stopped's counters equal counts
     (ffprobe's per stream).  on_live(t, started) runs while it is live.
@@ -556,7 +556,7 @@ def expect_publish(t, proc, key, counts, stream='studio', since=0,
             'publish.started client is 127.0.0.1:PORT',
             started.get('client'))
     codecs = t.wait_log('publish.codecs', 10, since=since, stream=stream)
-    for k, v in (('video', 'h264'), ('width', '640'), ('height', '360'),
+    for k, v in (('video', 'h264'), ('width', size[0]), ('height', size[1]),
                  ('audio', 'aac'), ('rate', '44100'), ('channels', '2')):
         t.check_eq(codecs.get(k), v, f'publish.codecs {k}', soft=True)
     if on_live is not None:
@@ -763,6 +763,31 @@ def probe_packet_list(path):
     return [(p['codec_type'], int(p['size']), p.get('data_hash'),
              'K' in p.get('flags', ''))
             for p in json.loads(r.stdout).get('packets', [])]
+
+
+def probe_av(path):
+    """ffprobe's streams and format of path, and per track the packets
+    (pts s, size, keyframe) in pts order: {'streams': {...}, 'format': {},
+    'video': [...], 'audio': [...]}."""
+    import json
+    r = subprocess.run(['ffprobe', '-v', 'error', '-show_streams',
+                        '-show_format', '-show_entries',
+                        'packet=codec_type,pts_time,size,flags', '-of',
+                        'json', path], capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        raise Failure(f'ffprobe {path}: {r.stderr}')
+    j = json.loads(r.stdout)
+    out = {'streams': {s['codec_type']: s for s in j.get('streams', [])},
+           'format': j.get('format', {}), 'video': [], 'audio': []}
+    for p in j.get('packets', []):
+        if p['codec_type'] in ('video', 'audio') and 'pts_time' in p:
+            out[p['codec_type']].append((float(p['pts_time']),
+                                         int(p['size']),
+                                         'K' in p.get('flags', '')))
+    for k in ('video', 'audio'):
+        out[k].sort()
+    return out
 
 
 def check_relayed(t, what, src, dst):

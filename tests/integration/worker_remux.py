@@ -36,6 +36,15 @@ def wstr(s):
     return struct.pack('<H', len(b)) + b
 
 
+def profile_settings(vcodec, acodec):
+    """A profile's settings in CONFIG (common/ipc_msg.h): a track whose
+    codec is None is copied; the rest are defaults."""
+    def track(codec, nums, nstr):
+        return (bytes([codec is None]) + wstr(codec or '') +
+                b'\0' * (4 * nums) + wstr('') * nstr)
+    return track(vcodec, 9, 5) + track(acodec, 3, 0)
+
+
 def msg(mtype, payload=b''):
     return struct.pack('<HHII', mtype, 0, len(payload), 0) + payload
 
@@ -70,7 +79,7 @@ class Worker:
     """One mirroring-worker with this object as its supervisor."""
 
     def __init__(self, t, name, url, profile='copy', backoff=(200, 1000),
-                 connect_timeout_ms=3000, io_timeout_ms=3000):
+                 connect_timeout_ms=3000, io_timeout_ms=3000, vcodec=None):
         self.t, self.name = t, name
         self.sock, child = socket.socketpair()
         cfd = child.fileno()
@@ -100,12 +109,10 @@ class Worker:
         self.reader.start()
         self.sock.sendall(msg(HELLO, struct.pack('<I', IPC_VERSION) +
                               wstr('supervisor')))
-        # the profile's settings (common/ipc_msg.h): video and audio copy
-        copy = (b'\x01' + wstr('') + b'\0' * 36 + wstr('') * 5 +
-                b'\x01' + wstr('') + b'\0' * 12)
+        prof = profile_settings(vcodec, None)
         cfg = (wstr('studio') + wstr(name) + wstr(url) + wstr(profile) +
                struct.pack('<IIIIBB', connect_timeout_ms, io_timeout_ms,
-                           backoff[0], backoff[1], 1, 0) + copy)
+                           backoff[0], backoff[1], 1, 0) + prof)
         self.sock.sendall(msg(CONFIG, cfg))
 
     def _recv(self, n):
@@ -332,8 +339,8 @@ def case_eof(t, tags):
 
 def case_bad_profile(t):
     w = Worker(t, 'worker_e', 'rtmp://127.0.0.1:1/live/sinkkey',
-               profile='720p30')
-    t.check_eq(t.wait_exit(w.proc, 5), 78, '(e) unknown profile exits 78')
+               profile='720p30', vcodec='libnothing')
+    t.check_eq(t.wait_exit(w.proc, 5), 78, '(e) an unknown encoder exits 78')
     w.reader.join(timeout=5)
     st = w.status_list()[-1:]
     t.check(st and st[0][1]['error_class'] == ERR_CONFIG,
