@@ -288,8 +288,11 @@ pf_section(struct pf_ctx *c, const struct cfg_node *nd, const char *what,
 
 	p->pos[keys == video_keys ? CFG_PF_VIDEO : CFG_PF_AUDIO] =
 	    (struct cfg_pos){ nd->line, nd->col };
-	if (nd->type == CFG_N_SCALAR && strcmp(nd->str, "copy") == 0)
+	if (nd->type == CFG_N_SCALAR && strcmp(nd->str, "copy") == 0) {
+		free(*codec);	/* over a preset's encoder */
+		*codec = NULL;
 		return 0;
+	}
 	if (nd->type != CFG_N_MAP)
 		return pf_fail(c, nd, what, "expected copy or a mapping of "
 		    "%s settings", what);
@@ -310,6 +313,14 @@ pf_section(struct pf_ctx *c, const struct cfg_node *nd, const char *what,
 			return -1;
 		if (i > 0 && other == NULL)
 			other = k;
+	}
+	/* one side written (over a preset's size): keep the aspect */
+	if (keys == video_keys && (p->pos[CFG_PF_WIDTH].line == 0) !=
+	    (p->pos[CFG_PF_HEIGHT].line == 0)) {
+		if (p->pos[CFG_PF_WIDTH].line == 0)
+			p->video.width = 0;
+		else
+			p->video.height = 0;
 	}
 	if (*codec == NULL) {
 		snprintf(sub, sizeof(sub), "%s.codec", what);
@@ -337,6 +348,15 @@ pf_consistent(struct pf_ctx *c, const struct cfg_node *pnd,
 	struct cfg_node		 at;
 
 	memset(&at, 0, sizeof(at));
+	if (v->maxrate_bps != 0 && v->bitrate_bps > v->maxrate_bps &&
+	    p->pos[CFG_PF_MAXRATE].line == 0) {
+		/* maxrate came from the preset: the bitrate written is wrong */
+		at.line = p->pos[CFG_PF_VBITRATE].line;
+		at.col = p->pos[CFG_PF_VBITRATE].col;
+		return pf_fail(c, &at, pf_paths[CFG_PF_VBITRATE], "bitrate "
+		    "(%u bit/s) is above the preset's maxrate (%u bit/s)",
+		    v->bitrate_bps, v->maxrate_bps);
+	}
 	if (v->maxrate_bps != 0 && v->bitrate_bps > v->maxrate_bps) {
 		at.line = p->pos[CFG_PF_MAXRATE].line;
 		at.col = p->pos[CFG_PF_MAXRATE].col;
@@ -354,8 +374,106 @@ pf_consistent(struct pf_ctx *c, const struct cfg_node *pnd,
 	return 0;
 }
 
+/*
+ * The built-in presets, after the platforms' published ingest guidance
+ * (2024): H.264 high/main with a 2 s keyframe interval, AAC 48 kHz
+ * stereo; YouTube 1080p30 up to 6 Mbit/s (its 4.5-9 range), Twitch 720p30
+ * 4.5 Mbit/s under its 6 Mbit/s cap, Facebook 720p30 4 Mbit/s (its
+ * maximum; RTMPS is the URL's business), Kick 1080p30 6 Mbit/s under its
+ * 8 Mbit/s cap.  A profile with from: NAME starts from one and overrides
+ * any setting; a relay may name one directly.
+ */
+static const char pf_builtin_yaml[] =
+    "youtube:\n"
+    "  video: { codec: libx264, width: 1920, height: 1080, fps: 30,\n"
+    "    bitrate: 6000k, maxrate: 6000k, bufsize: 12000k,\n"
+    "    preset: veryfast, keyint: 2s, profile: high, pix_fmt: yuv420p }\n"
+    "  audio: { codec: aac, bitrate: 128k, sample_rate: 48000,\n"
+    "    channels: 2 }\n"
+    "twitch:\n"
+    "  video: { codec: libx264, width: 1280, height: 720, fps: 30,\n"
+    "    bitrate: 4500k, maxrate: 6000k, bufsize: 6000k,\n"
+    "    preset: veryfast, keyint: 2s, profile: main, pix_fmt: yuv420p }\n"
+    "  audio: { codec: aac, bitrate: 160k, sample_rate: 48000,\n"
+    "    channels: 2 }\n"
+    "facebook:\n"
+    "  video: { codec: libx264, width: 1280, height: 720, fps: 30,\n"
+    "    bitrate: 4000k, maxrate: 4000k, bufsize: 8000k,\n"
+    "    preset: veryfast, keyint: 2s, profile: main, pix_fmt: yuv420p }\n"
+    "  audio: { codec: aac, bitrate: 128k, sample_rate: 48000,\n"
+    "    channels: 2 }\n"
+    "kick:\n"
+    "  video: { codec: libx264, width: 1920, height: 1080, fps: 30,\n"
+    "    bitrate: 6000k, maxrate: 8000k, bufsize: 8000k,\n"
+    "    preset: veryfast, keyint: 2s, profile: high, pix_fmt: yuv420p }\n"
+    "  audio: { codec: aac, bitrate: 160k, sample_rate: 48000,\n"
+    "    channels: 2 }\n";
+
+static int	pf_profile(struct pf_ctx *, const struct cfg_node *,
+		    struct cfg_profile *, bool builtin);
+
+/* The preset name into p, or -1 (unknown: *known false). */
 static int
-pf_profile(struct pf_ctx *c, const struct cfg_node *k, struct cfg_profile *p)
+pf_builtin(const char *name, struct cfg_profile *p, bool *known,
+    struct cfg_err *err)
+{
+	struct pf_ctx		 c = { "built-in presets", err, "" };
+	struct cfg_doc		 doc;
+	const struct cfg_node	*k;
+	int			 rc = -1;
+
+	*known = false;
+	if (cfg_doc_parse(&doc, c.name, pf_builtin_yaml,
+	    sizeof(pf_builtin_yaml) - 1, err) == -1)
+		return -1;
+	for (k = doc.root->kids; k != NULL; k = k->next)
+		if (strcmp(k->str, name) == 0)
+			break;
+	if (k != NULL) {
+		*known = true;
+		rc = pf_profile(&c, k, p, true);
+		memset(p->pos, 0, sizeof(p->pos));	/* not the user's file */
+	}
+	cfg_doc_clear(&doc);
+	return rc;
+}
+
+/* from: NAME, looked at before the other keys. */
+static int
+pf_from(struct pf_ctx *c, const struct cfg_node *map, struct cfg_profile *p)
+{
+	const struct cfg_node	*kk;
+	char			*name;
+	unsigned		 line, col;
+	bool			 known;
+	int			 rc;
+
+	for (kk = map->kids; kk != NULL; kk = kk->next)
+		if (strcmp(kk->str, "from") == 0)
+			break;
+	if (kk == NULL)
+		return 0;
+	if (kk->val->type != CFG_N_SCALAR)
+		return pf_fail(c, kk->val, "from", "expected a preset name");
+	name = p->name;
+	line = p->line;
+	col = p->col;
+	p->name = NULL;
+	rc = pf_builtin(kk->val->str, p, &known, c->err);
+	free(p->name);
+	p->name = name;
+	p->line = line;
+	p->col = col;
+	if (rc == -1 && !known)
+		return pf_fail(c, kk->val, "from", "unknown preset %s (expected "
+		    "one of: youtube, twitch, facebook, kick)",
+		    Q(kk->val->str));
+	return rc;
+}
+
+static int
+pf_profile(struct pf_ctx *c, const struct cfg_node *k, struct cfg_profile *p,
+    bool builtin)
 {
 	const struct cfg_node	*kk;
 
@@ -374,6 +492,8 @@ pf_profile(struct pf_ctx *c, const struct cfg_node *k, struct cfg_profile *p)
 	if (k->val->type != CFG_N_MAP)
 		return pf_fail(c, k->val, NULL, "expected a mapping with "
 		    "video: and audio:");
+	if (!builtin && pf_from(c, k->val, p) == -1)
+		return -1;
 	for (kk = k->val->kids; kk != NULL; kk = kk->next) {
 		if (strcmp(kk->str, "video") == 0) {
 			if (pf_section(c, kk->val, "video", video_keys, p,
@@ -383,11 +503,40 @@ pf_profile(struct pf_ctx *c, const struct cfg_node *k, struct cfg_profile *p)
 			if (pf_section(c, kk->val, "audio", audio_keys, p,
 			    &p->audio.codec) == -1)
 				return -1;
-		} else
+		} else if (strcmp(kk->str, "from") != 0 || builtin)
 			return pf_fail(c, kk, kk->str, "unknown key (expected "
-			    "one of: video, audio)");
+			    "one of: from, video, audio)");
 	}
 	return pf_consistent(c, k, p);
+}
+
+/* The presets the file did not define itself, after its own profiles
+ * (relays link to them like to any other). */
+static int
+pf_builtins_add(const char *name, struct cfg *cfg, struct cfg_err *err)
+{
+	static const char *const names[] = { "youtube", "twitch", "facebook",
+	    "kick" };
+	struct cfg_profile	*v;
+	size_t			 i, n = sizeof(names) / sizeof(names[0]);
+	bool			 known;
+
+	if ((v = realloc(cfg->profiles, (cfg->nprofiles + n) *
+	    sizeof(*v))) == NULL) {
+		cfg_errf(err, name, 0, 0, NULL, "out of memory");
+		return -1;
+	}
+	cfg->profiles = v;
+	for (i = 0; i < n; i++) {
+		if (cfg_profile_find(cfg, names[i]) != NULL)
+			continue;
+		memset(&v[cfg->nprofiles], 0, sizeof(*v));
+		if (pf_builtin(names[i], &v[cfg->nprofiles++], &known,
+		    err) == -1)
+			return -1;
+		v[cfg->nprofiles - 1].line = 0;	/* not in the file */
+	}
+	return 0;
 }
 
 int
@@ -405,7 +554,8 @@ cfg_profiles_parse(const char *name, const struct cfg_node *nd,
 		return pf_fail(&c, nd, NULL, "out of memory");
 	for (k = nd->kids; k != NULL; k = k->next)
 		/* counted first, so cfg_profiles_free sees a half-filled one */
-		if (pf_profile(&c, k, &cfg->profiles[cfg->nprofiles++]) == -1)
+		if (pf_profile(&c, k, &cfg->profiles[cfg->nprofiles++],
+		    false) == -1)
 			return -1;
 	return 0;
 }
@@ -429,6 +579,8 @@ cfg_profiles_link(const char *name, struct cfg *cfg, struct cfg_err *err)
 	char			 path[200];
 	size_t			 i, j;
 
+	if (pf_builtins_add(name, cfg, err) == -1)
+		return -1;
 	for (i = 0; i < cfg->nstreams; i++) {
 		st = &cfg->streams[i];
 		for (j = 0; j < st->nrelays; j++) {
@@ -448,6 +600,20 @@ cfg_profiles_link(const char *name, struct cfg *cfg, struct cfg_err *err)
 	return 0;
 }
 
+/* check's refusal of r's profile as an error at r's profile: key. */
+static int
+pf_relay_fail(const struct cfg *cfg, const struct cfg_stream *st,
+    const struct cfg_relay *r, const char *why, struct cfg_err *err)
+{
+	char	path[200];
+
+	snprintf(path, sizeof(path), "streams.%s.relays.%s.profile", st->name,
+	    r->name);
+	cfg_errf(err, cfg->path, r->profile_line, r->profile_col, path,
+	    "profile %s: %s", Q(r->prof->name), why);
+	return -1;
+}
+
 int
 cfg_profiles_check(const struct cfg *cfg, cfg_profile_check_fn check,
     struct cfg_err *err)
@@ -462,7 +628,8 @@ cfg_profiles_check(const struct cfg *cfg, cfg_profile_check_fn check,
 	for (i = 0; i < cfg->nprofiles; i++) {
 		p = &cfg->profiles[i];
 		f = CFG_PF_VIDEO;
-		if (check(p, NULL, &f, why, sizeof(why)) == 0)
+		/* presets are checked where a relay uses them */
+		if (p->line == 0 || check(p, NULL, &f, why, sizeof(why)) == 0)
 			continue;
 		at = &p->pos[f < CFG_PF_N ? f : CFG_PF_VIDEO];
 		snprintf(path, sizeof(path), "profiles.%s.%s", p->name,
@@ -474,15 +641,13 @@ cfg_profiles_check(const struct cfg *cfg, cfg_profile_check_fn check,
 	for (i = 0; i < cfg->nstreams; i++) {
 		for (j = 0; j < cfg->streams[i].nrelays; j++) {
 			r = &cfg->streams[i].relays[j];
-			if (r->prof == NULL || check(r->prof, r->url.value, &f,
-			    why, sizeof(why)) == 0)
+			if (r->prof == NULL)
 				continue;
-			snprintf(path, sizeof(path), "streams.%s.relays.%s."
-			    "profile", cfg->streams[i].name, r->name);
-			cfg_errf(err, cfg->path, r->profile_line,
-			    r->profile_col, path, "profile %s: %s",
-			    Q(r->prof->name), why);
-			return -1;
+			if ((r->prof->line == 0 && check(r->prof, NULL, &f, why,
+			    sizeof(why)) == -1) || check(r->prof, r->url.value,
+			    &f, why, sizeof(why)) == -1)
+				return pf_relay_fail(cfg, &cfg->streams[i], r,
+				    why, err);
 		}
 	}
 	return 0;

@@ -760,7 +760,13 @@ static const struct {
 	  "audio settings" },
 	{ P1 "    subtitles: copy\n",
 	  "t.yaml:3:5: profiles.low.subtitles: unknown key (expected one of: "
-	  "video, audio)" },
+	  "from, video, audio)" },
+	{ P1 "    from: myspace\n",
+	  "t.yaml:3:11: profiles.low.from: unknown preset \"myspace\" "
+	  "(expected one of: youtube, twitch, facebook, kick)" },
+	{ P1 "    from: twitch\n    video: { bitrate: 8M }\n",
+	  "t.yaml:4:23: profiles.low.video.bitrate: bitrate (8000000 bit/s) "
+	  "is above the preset's maxrate (6000000 bit/s)" },
 	{ "profiles:\n  copy: { video: copy }\n",
 	  "t.yaml:2:3: profiles.copy: copy is built in and cannot be "
 	  "redefined" },
@@ -842,7 +848,7 @@ test_profiles(void)
 		ok(0, "profiles parse: %s", err.msg);
 		return;
 	}
-	is_int((int)cfg->nprofiles, 4, "four profiles");
+	is_int((int)cfg->nprofiles, 8, "four profiles and four presets");
 	p = cfg_profile_find(cfg, "low");
 	ok(p != NULL && strcmp(p->video.codec, "libx264") == 0 &&
 	    p->video.width == 640 && p->video.height == 360 &&
@@ -873,6 +879,10 @@ test_profiles(void)
 	ok(p != NULL && p->video.codec == NULL &&
 	    strcmp(p->audio.codec, "libopus") == 0, "audio-only: video copy");
 	ok(cfg_profile_find(cfg, "copy") == NULL, "copy is no profile entry");
+	p = cfg_profile_find(cfg, "twitch");
+	ok(p != NULL && p->line == 0 && p->video.width == 1280 &&
+	    p->video.maxrate_bps == 6000000 && p->video.keyint_ms == 2000 &&
+	    p->audio.bitrate_bps == 160000, "preset twitch is there");
 	r = &cfg->streams[0].relays[0];
 	ok(r->prof == cfg_profile_find(cfg, "low"), "relay a -> low");
 	ok(cfg->streams[0].relays[2].prof == NULL &&
@@ -911,6 +921,27 @@ test_profiles(void)
 	    "encoder", "check: names the codec");
 	cfg_free(cfg);
 	free(y);
+
+	/* presets: from: overrides, and a relay may name one directly */
+	ok(parse("profiles:\n  tw:\n    from: twitch\n"
+	    "    video: { height: 480, bitrate: 2M }\n    audio: copy\n"
+	    "  yt: { from: youtube, video: copy }\n"
+	    S1 "    relays:\n      a: { url: rtmp://h/a/b, profile: kick }\n",
+	    tmpdir, &cfg, &err) == 0, "presets parse");
+	p = cfg_profile_find(cfg, "tw");
+	ok(p != NULL && strcmp(p->video.codec, "libx264") == 0 &&
+	    p->video.width == 0 && p->video.height == 480 &&
+	    p->video.bitrate_bps == 2000000 && p->video.maxrate_bps == 6000000 &&
+	    strcmp(p->video.preset, "veryfast") == 0 && p->audio.codec == NULL &&
+	    p->line == 2, "from: twitch, two settings and audio overridden, height alone "
+	    "keeps the aspect");
+	p = cfg_profile_find(cfg, "yt");
+	ok(p != NULL && p->video.codec == NULL &&
+	    strcmp(p->audio.codec, "aac") == 0, "from: youtube, video copy");
+	ok(cfg->streams[0].relays[0].prof == cfg_profile_find(cfg, "kick") &&
+	    cfg->streams[0].relays[0].prof->video.maxrate_bps == 8000000,
+	    "a relay names preset kick");
+	cfg_free(cfg);
 }
 
 int
