@@ -22,6 +22,7 @@
 #include "supervisor/cli_relay.h"
 #include "supervisor/ctl_client.h"
 #include "supervisor/db.h"
+#include "supervisor/profile_check.h"
 
 #define CLI_RELAY_EXIT_ERR	1
 #define CLI_RELAY_EXIT_USAGE	2
@@ -268,6 +269,27 @@ cli_relay_not_file(struct cli_relay_ctx *ctx, const char *verb)
 	    "it there", ctx->name, ctx->cfg->path, verb);
 }
 
+/* copy, or a profile of the config (presets included) that the URL's
+ * container can carry. */
+static int
+cli_relay_profile_ok(const struct cli_relay_ctx *ctx, const char *name)
+{
+	const struct cfg_profile	*p;
+	enum cfg_pf			 f;
+	char				 why[CFG_ERR_MAX / 2];
+
+	if (strcmp(name, "copy") == 0)
+		return 0;
+	if ((p = cfg_profile_find(ctx->cfg, name)) == NULL)
+		return cli_relay_fail(-1, "unknown profile \"%s\": copy or "
+		    "one of `mirroring profile list`", cfg_name_ok(name) ?
+		    name : "?");
+	if (profile_check(p, NULL, &f, why, sizeof(why)) == -1 ||
+	    profile_check(p, ctx->url, &f, why, sizeof(why)) == -1)
+		return cli_relay_fail(-1, "profile \"%s\": %s", name, why);
+	return 0;
+}
+
 static int
 cli_relay_add(struct cli_relay_ctx *ctx)
 {
@@ -287,10 +309,8 @@ cli_relay_add(struct cli_relay_ctx *ctx)
 		    "rtmp://, rtmps://, srt:// or file:, at most %d "
 		    "characters, no spaces or control characters",
 		    CLI_RELAY_URL_MAX);
-	if (strcmp(profile, "copy") != 0)
-		return cli_relay_fail(CLI_RELAY_EXIT_ERR, "unknown profile "
-		    "\"%s\": only \"copy\" for now", cfg_name_ok(profile) ?
-		    profile : "?");
+	if (cli_relay_profile_ok(ctx, profile) == -1)
+		return CLI_RELAY_EXIT_ERR;
 	if (cli_relay_not_file(ctx, "change") != 0)
 		return CLI_RELAY_EXIT_ERR;
 	if (db_relay_add(ctx->db, ctx->stream, ctx->name, ctx->url, profile,

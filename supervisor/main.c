@@ -7,6 +7,7 @@
 
 #include "supervisor/cli.h"
 #include "supervisor/cli_key.h"
+#include "supervisor/cli_profile.h"
 #include "supervisor/cli_relay.h"
 
 static const char usage[] =
@@ -17,6 +18,7 @@ static const char usage[] =
     "  status  [-c FILE] [--json]  show live streams\n"
     "  key     add|list|enable|disable|rm|regen ...  manage stream keys\n"
     "  relay   add|list|enable|disable|rm ...  manage relays\n"
+    "  profile list [-c FILE] [--json]  transcoding profiles\n"
     "\n"
     "  mirroring <command> --help  says more.  The config file is -c FILE,\n"
     "  else $MIRRORING_CONFIG, else ./mirroring.yaml.\n";
@@ -30,6 +32,7 @@ static const struct {
 	{ "status", cli_status_main },
 	{ "key", cli_key_main },
 	{ "relay", cli_relay_main },
+	{ "profile", cli_profile_main },
 };
 
 int

@@ -51,6 +51,13 @@ stream_relay_specs(const struct stream *st, struct cfg_relay *v, size_t cap)
 		v[n].profile = d->profile;
 		v[n].prof = cfg_profile_find(st->srv->cfg, d->profile);
 		v[n].enabled = d->enabled;
+		if (v[n].prof == NULL && strcmp(d->profile, "copy") != 0) {
+			/* its profile left the YAML: not relayed as copy */
+			log_warnx("relay.skipped", "stream=%s relay=%s "
+			    "why=\"unknown profile %s\"", st->name, d->name,
+			    LQ(d->profile));
+			continue;
+		}
 		n++;
 	}
 	return n;

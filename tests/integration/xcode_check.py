@@ -6,8 +6,11 @@ the encoder lacks, an odd size, maxrate below bitrate, and naming the
 relay's profile: key for a codec its container cannot carry (Opus into
 FLV over rtmp://); the same profile over srt:// (MPEG-TS) passes.  A
 reload of such a file is rejected with the same message and the running
-configuration stays."""
+configuration stays.  `relay add --profile` takes copy, a config profile
+or a preset only if the URL's container carries it; `profile list` shows
+them all."""
 
+import json
 import os
 import signal
 
@@ -65,6 +68,27 @@ def body(t):
         t.check(r.returncode == 1 and r.stderr.startswith(want) and
                 msg in r.stderr, f'check refuses {label} at {line}:{col}',
                 r.stderr, soft=True)
+    # relay add --profile: copy, a config profile or a preset, that the
+    # URL's container can carry
+    write(t, key, GOOD, 'srt://127.0.0.1:9000')
+    for prof, url, ok, what in (
+            ('twitch', 'rtmp://127.0.0.1:1935/live/abcdefgh', True, 'a preset'),
+            ('low', 'srt://127.0.0.1:9001', True, 'a config profile'),
+            ('low', 'rtmp://127.0.0.1:1935/live/abcdefgh', False,
+             'opus into flv'),
+            ('nosuch', 'rtmp://127.0.0.1:1935/live/abcdefgh', False,
+             'an unknown profile')):
+        r = t.cli('relay', 'add', 'studio', f'r-{prof}-{ok}', url,
+                  '--profile', prof)
+        print(f'relay add --profile {prof}: rc {r.returncode} '
+              f'{r.stderr.strip()}')
+        t.check_eq(r.returncode == 0, ok, f'relay add --profile {prof} '
+                   f'({what})', r.stderr)
+    r = t.cli('profile', 'list', '--json')
+    names = [p['name'] for p in json.loads(r.stdout)] if r.returncode == 0 \
+        else []
+    t.check_eq(names, ['copy', 'low', 'youtube', 'twitch', 'facebook',
+                       'kick'], 'profile list: copy, the file\'s, presets')
     # reload: rejected whole, the running config stays
     write(t, key, GOOD, 'srt://127.0.0.1:9000')
     t.start()
