@@ -548,6 +548,12 @@ worker_xcode_flush(struct worker *w)
 	xcode_flush(w->xc);
 	worker_xcode_drain(w, pkt);
 	av_packet_free(&pkt);
+	worker_xcode_report(w, util_mono_ms());
+	log_info("relay.xcode_done", "stream=%s relay=%s frames_dropped=%llu "
+	    "frames_duped=%llu speed=%.2f", w->cfg.stream, w->cfg.relay,
+	    (unsigned long long)w->rep.frames_dropped,
+	    (unsigned long long)w->rep.frames_duped,
+	    w->rep.speed_x100 / 100.0);
 }
 
 static int

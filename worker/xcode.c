@@ -43,6 +43,8 @@ struct xtrack {
 	int64_t		 next;		/* next slot (video), sample (audio) */
 	int64_t		 t0_ms;		/* video: source time of slot 0 */
 	int64_t		 last_in_ms;	/* last source time */
+	bool		 have_last;
+	int64_t		 off_ms;	/* output time = source time + off */
 	int64_t		 expect_us;	/* audio: next frame's source time */
 };
 
@@ -63,10 +65,12 @@ struct xcode {
 	bool			 force_key;	/* video encoder */
 	int64_t			 next_key;	/* keyint_ms without fps */
 	uint64_t		 now_ms;	/* of the current send */
+	int64_t			 jump_off_ms;	/* the last jump's new offset, */
+	bool			 jump_valid;	/* until the other track took it */
 	/* lag: how far decoding runs behind the source's clock */
 	bool			 anchored, lagging, behind_new;
 	uint64_t		 wall0_ms;
-	int64_t			 pts0_ms;
+	int64_t			 pts0_ms, lag_last_ms;
 	/* stats */
 	uint64_t		 dropped, duped;
 	uint64_t		 busy_us, st_busy_us;
@@ -441,18 +445,20 @@ xcode_receive(struct xcode *x, AVPacket *pkt)
  * True when this frame should not be encoded: decoding runs more than
  * XCODE_LAG_DROP_MS behind the source's clock (until back within
  * XCODE_LAG_OK_MS).  The anchor follows the source whenever it is ahead
- * (a burst of cached frames) or jumps.
+ * (a burst of cached frames) or jumps from one frame to the next.
  */
 static bool
 xcode_lagging(struct xcode *x, int64_t pts)
 {
 	int64_t	lag;
 
-	if (!x->anchored || pts - x->pts0_ms < -XCODE_JUMP_MS) {
-		x->anchored = true;
+	if (!x->anchored || pts - x->lag_last_ms > XCODE_JUMP_MS ||
+	    pts - x->lag_last_ms < -XCODE_JUMP_MS) {
+		x->anchored = true;	/* the source jumped: start again */
 		x->wall0_ms = x->now_ms;
 		x->pts0_ms = pts;
 	}
+	x->lag_last_ms = pts;
 	lag = (int64_t)(x->now_ms - x->wall0_ms) - (pts - x->pts0_ms);
 	if (lag < 0) {
 		x->wall0_ms = x->now_ms;
@@ -704,6 +710,37 @@ xcode_account(struct xcode *x, int t, int64_t pts)
 		x->media_ms = pts - x->media_first;
 }
 
+/*
+ * Source time src of a frame of dur_ms on track tr to output time.  A
+ * step of XCODE_JUMP_MS or more from the track's previous frame is a jump
+ * (or a 32-bit wrap): the track goes on where it was.  The other track
+ * takes the same new offset when it fits its own timeline within a jump,
+ * so audio and video keep the source's alignment across it.
+ */
+static int64_t
+xcode_map(struct xcode *x, struct xtrack *tr, int64_t src, int64_t dur_ms)
+{
+	int64_t	want;
+
+	if (tr->have_last && (src - tr->last_in_ms >= XCODE_JUMP_MS ||
+	    src - tr->last_in_ms <= -XCODE_JUMP_MS)) {
+		want = tr->last_in_ms + tr->off_ms + dur_ms;
+		if (x->jump_valid && src + x->jump_off_ms - want <
+		    XCODE_JUMP_MS && src + x->jump_off_ms - want >
+		    -XCODE_JUMP_MS) {
+			tr->off_ms = x->jump_off_ms;
+			x->jump_valid = false;
+		} else {
+			tr->off_ms = want - src;
+			x->jump_off_ms = tr->off_ms;
+			x->jump_valid = true;
+		}
+	}
+	tr->last_in_ms = src;
+	tr->have_last = true;
+	return src + tr->off_ms;
+}
+
 /* Every frame the decoder of track t has ready, through the track. */
 static void
 xcode_drain_dec(struct xcode *x, int t)
@@ -717,8 +754,11 @@ xcode_drain_dec(struct xcode *x, int t)
 		pts = tr->frame->best_effort_timestamp;
 		if (pts == AV_NOPTS_VALUE)
 			pts = tr->frame->pts != AV_NOPTS_VALUE ?
-			    tr->frame->pts : tr->last_in_ms;
-		tr->last_in_ms = pts;
+			    tr->frame->pts : tr->last_in_ms + 1;
+		pts = xcode_map(x, tr, pts, t == INPUT_VIDEO ? (x->p.fps_num ?
+		    1000 * (int64_t)x->p.fps_den / x->p.fps_num : 33) :
+		    1000 * (int64_t)tr->frame->nb_samples /
+		    (tr->frame->sample_rate > 0 ? tr->frame->sample_rate : 1));
 		xcode_account(x, t, pts);
 		if (t == INPUT_VIDEO)
 			xcode_video(x, tr->frame, pts);

@@ -766,13 +766,17 @@ def probe_packet_list(path):
             for p in json.loads(r.stdout).get('packets', [])]
 
 
-def flv_concat(out, parts):
+def flv_concat(out, parts, starts=None):
     """Writes the FLV files parts one after the other as one FLV, each
     part's tags (sequence headers included, onMetaData only from the
     first) shifted to follow the previous part: a stream whose codec
-    configuration changes mid-way, as a publisher switching scenes."""
+    configuration changes mid-way, as a publisher switching scenes.
+    starts[n], when given and not None, is part n's first timestamp
+    instead (ms, modulo 2**32: a jump, or a wrap)."""
     data, base, last = bytearray(), 0, 0
     for n, path in enumerate(parts):
+        if starts is not None and starts[n] is not None:
+            base = starts[n]
         with open(path, 'rb') as f:
             b = f.read()
         if n == 0:
@@ -786,8 +790,8 @@ def flv_concat(out, parts):
             off += 11 + size + 4
             if ttype == 18 and n > 0:
                 continue
-            ts += base
-            last = max(last, ts)
+            ts = (ts + base) % 2**32
+            last = ts
             tag[4:7] = (ts & 0xffffff).to_bytes(3, 'big')
             tag[7] = ts >> 24 & 0xff
             data += tag

@@ -39,6 +39,11 @@ def check_xcoded(t, src, out):
     t.check(len(gaps) >= 3 and all(abs(g - 2.0) <= 0.034 for g in gaps),
             'a keyframe every 2 s', str(gaps))
     t.check(vp[0][2], 'the first video packet is a keyframe')
+    sv = s['video']
+    sspan = sv[-1][0] - sv[0][0]
+    print(f'video span: source {sspan:.3f} s, relayed {span:.3f} s')
+    t.check(abs(span - sspan) <= 0.05 * sspan, f'the video spans the '
+            f'source\'s ({span:.3f} s of {sspan:.3f})')
     sdur = float(s['format']['duration'])
     odur = float(o['format']['duration'])
     print(f'duration: source {sdur:.3f} s, relayed {odur:.3f} s')
@@ -107,6 +112,8 @@ relays:
         t.check_eq(t.wait_exit(sinks[n], 15), 0, f'sink {n} exit status')
     t.check_eq(t.events('relay.reopen', mark, relay='x'), [],
                'the transcoding relay never reopened its destination')
+    done = t.events('relay.xcode_done', mark, relay='x')
+    print(f'relay.xcode_done: {done[-1] if done else None}')
     check_xcoded(t, media, outs['x'])
     harness.check_relayed(t, 'copy sink', media, outs['c'])
     t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
