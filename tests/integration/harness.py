@@ -801,6 +801,25 @@ def flv_concat(out, parts, starts=None):
     return out
 
 
+def relay_tag_publish(t, key, media, relay, sink):
+    """Starts the supervisor, publishes media tag for tag (rtmp_publish,
+    librtmp) and follows the relay's worker to its end: one destination
+    session, worker and sink gone.  Returns the log mark of the start."""
+    if not os.access(RTMP_PUBLISH, os.X_OK):
+        t.fail('$RTMP_PUBLISH is not an executable')
+    t.start()
+    mark = t.mark()
+    pub = t.spawn('rtmp_publish', [RTMP_PUBLISH, t.url(key), media])
+    t.wait_log('relay.live', 15, since=mark, proc='worker', relay=relay)
+    t.check_eq(t.wait_exit(pub, 40), 0, 'rtmp_publish exit status')
+    t.wait_log('relay.exited', 30, since=mark, proc='supervisor',
+               relay=relay)
+    t.check_eq(t.wait_exit(sink, 15), 0, 'sink exit status')
+    t.check_eq(len(t.events('relay.live', mark, proc='worker', relay=relay)),
+               1, f'relay {relay}: one destination session for the publish')
+    return mark
+
+
 def probe_av(path):
     """ffprobe's streams and format of path, and per track the packets
     (pts s, size, keyframe) in pts order: {'streams': {...}, 'format': {},

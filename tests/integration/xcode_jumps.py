@@ -21,8 +21,6 @@ def check_continuous(t, what, pts, step_max):
 
 
 def body(t):
-    if not os.access(harness.RTMP_PUBLISH, os.X_OK):
-        t.fail('$RTMP_PUBLISH is not an executable')
     parts = [make_media(os.path.join(t.dir, f'{n}.flv'), seconds=PART_S)
              for n in 'abc']
     # b starts 2 s before the 32-bit wrap; c jumps back to 0 (2 s back)
@@ -41,15 +39,7 @@ relays:
     audio: { codec: aac, bitrate: 96k }
 ''')
     sink = harness.start_rtmp_sink(t, 'sink', port, skey, out)
-    t.start()
-    mark = t.mark()
-    pub = t.spawn('rtmp_publish', [harness.RTMP_PUBLISH, t.url(key), media])
-    t.wait_log('relay.live', 15, since=mark, proc='worker', relay='x')
-    t.check_eq(t.wait_exit(pub, 40), 0, 'rtmp_publish exit status')
-    t.wait_log('relay.exited', 30, since=mark, proc='supervisor', relay='x')
-    t.check_eq(t.wait_exit(sink, 15), 0, 'sink exit status')
-    t.check_eq(len(t.events('relay.live', mark, proc='worker', relay='x')),
-               1, 'one destination session')
+    mark = harness.relay_tag_publish(t, key, media, 'x', sink)
     o = harness.probe_av(out)
     vp = [p[0] for p in o['video']]
     ap = [p[0] for p in o['audio']]

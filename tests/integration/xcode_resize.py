@@ -15,8 +15,6 @@ from harness import make_media
 
 
 def body(t):
-    if not os.access(harness.RTMP_PUBLISH, os.X_OK):
-        t.fail('$RTMP_PUBLISH is not an executable')
     a = make_media(os.path.join(t.dir, 'a.flv'), seconds=5)
     b = make_media(os.path.join(t.dir, 'b.flv'), seconds=5, size='320x240',
                    rate=48000, channels=1)
@@ -36,15 +34,7 @@ relays:
     audio: { codec: aac, bitrate: 96k, sample_rate: 48000, channels: 2 }
 ''')
     sink = harness.start_rtmp_sink(t, 'sink', port, skey, out)
-    t.start()
-    mark = t.mark()
-    pub = t.spawn('rtmp_publish', [harness.RTMP_PUBLISH, t.url(key), media])
-    t.wait_log('relay.live', 15, since=mark, proc='worker', relay='x')
-    t.check_eq(t.wait_exit(pub, 40), 0, 'rtmp_publish exit status')
-    t.wait_log('relay.exited', 30, since=mark, proc='supervisor', relay='x')
-    t.check_eq(t.wait_exit(sink, 15), 0, 'sink exit status')
-    t.check_eq(len(t.events('relay.live', mark, proc='worker', relay='x')),
-               1, 'one destination session for the whole publish')
+    mark = harness.relay_tag_publish(t, key, media, 'x', sink)
     t.check(t.events('relay.reopen', mark, relay='c'),
             'the copy relay saw the new sequence headers (and reopened)')
     t.check_eq(t.events('relay.reopen', mark, relay='x'), [],
