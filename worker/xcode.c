@@ -24,10 +24,10 @@
 
 #include "worker/xcode.h"
 
-#define XCODE_QMAX	1024	/* encoded packets waiting for receive */
+#define XCODE_QMAX	1024	/* encoded packets of a track waiting */
 #define XCODE_JUMP_MS	1000	/* a source time step this big is a jump */
-#define XCODE_LAG_DROP_MS 1500	/* behind real time: drop frames */
-#define XCODE_LAG_OK_MS	500	/* ... until caught up to this */
+#define XCODE_LAG_DROP_MS 3000	/* behind real time: drop frames */
+#define XCODE_LAG_OK_MS	1000	/* ... until caught up to this */
 #define XCODE_FPS_HINT	30	/* rate control's guess without fps: */
 #define XCODE_THREADS_MAX 16
 
@@ -58,11 +58,15 @@ struct xcode {
 	AVChannelLayout		 swr_layout;	/* what swr was made for */
 	int			 swr_fmt, swr_rate;
 	AVAudioFifo		*fifo;
-	AVPacket		*q[XCODE_QMAX];
-	size_t			 qhead, qn;
+	struct xqueue {
+		AVPacket	*p[XCODE_QMAX];
+		size_t		 head, n;
+	}			 q[INPUT_NTRACKS];
+	bool			 hold_audio;	/* until a video keyframe */
 	int			 threads;
 	bool			 need_key;	/* video decoder */
 	bool			 force_key;	/* video encoder */
+	bool			 resumed;	/* no duplicates for the gap */
 	int64_t			 next_key;	/* keyint_ms without fps */
 	uint64_t		 now_ms;	/* of the current send */
 	int64_t			 jump_off_ms;	/* the last jump's new offset, */
@@ -174,6 +178,7 @@ fail:
 void
 xcode_free(struct xcode *x)
 {
+	size_t	i;
 	int	t;
 
 	if (x == NULL)
@@ -183,11 +188,10 @@ xcode_free(struct xcode *x)
 		avcodec_free_context(&x->tr[t].enc);
 		av_frame_free(&x->tr[t].frame);
 	}
-	while (x->qn > 0) {
-		av_packet_free(&x->q[x->qhead]);
-		x->qhead = (x->qhead + 1) % XCODE_QMAX;
-		x->qn--;
-	}
+	for (t = 0; t < INPUT_NTRACKS; t++)
+		for (i = 0; i < x->q[t].n; i++)
+			av_packet_free(&x->q[t].p[(x->q[t].head + i) %
+			    XCODE_QMAX]);
 	sws_freeContext(x->sws);
 	swr_free(&x->swr);
 	av_channel_layout_uninit(&x->swr_layout);
@@ -411,11 +415,11 @@ xcode_drain_enc(struct xcode *x, int t)
 		pkt->pts += tr->base_ms;
 		pkt->dts += tr->base_ms;
 		pkt->stream_index = t;
-		if (x->qn == XCODE_QMAX) {
+		if (x->q[t].n == XCODE_QMAX) {
 			av_packet_free(&pkt);	/* nobody is receiving */
 			continue;
 		}
-		x->q[(x->qhead + x->qn++) % XCODE_QMAX] = pkt;
+		x->q[t].p[(x->q[t].head + x->q[t].n++) % XCODE_QMAX] = pkt;
 	}
 }
 
@@ -426,16 +430,57 @@ xcode_encode(struct xcode *x, int t, AVFrame *f)
 		xcode_drain_enc(x, t);
 }
 
+static AVPacket *
+xcode_q_head(struct xcode *x, int t)
+{
+	return x->q[t].n > 0 ? x->q[t].p[x->q[t].head % XCODE_QMAX] : NULL;
+}
+
+static AVPacket *
+xcode_q_pop(struct xcode *x, int t)
+{
+	AVPacket	*p = xcode_q_head(x, t);
+
+	x->q[t].head = (x->q[t].head + 1) % XCODE_QMAX;
+	x->q[t].n--;
+	return p;
+}
+
+/*
+ * The two tracks' packets in dts order as far as both have some.  After
+ * a resume, audio waits for the video keyframe that opens the session
+ * (the video encoder runs some frames behind) and what is older than
+ * that keyframe goes, so the session starts with both together.
+ */
 int
 xcode_receive(struct xcode *x, AVPacket *pkt)
 {
-	AVPacket	*p;
+	AVPacket	*v, *a, *p;
+	int		 t;
 
-	if (x == NULL || x->qn == 0)
+	if (x == NULL)
 		return 0;
-	p = x->q[x->qhead];
-	x->qhead = (x->qhead + 1) % XCODE_QMAX;
-	x->qn--;
+	v = xcode_q_head(x, INPUT_VIDEO);
+	if (x->hold_audio) {
+		if (v == NULL)
+			return 0;
+		if (v->flags & AV_PKT_FLAG_KEY) {
+			x->hold_audio = false;
+			while ((a = xcode_q_head(x, INPUT_AUDIO)) != NULL &&
+			    a->pts < v->pts) {
+				a = xcode_q_pop(x, INPUT_AUDIO);
+				av_packet_free(&a);
+			}
+		}
+		t = INPUT_VIDEO;
+	} else {
+		a = xcode_q_head(x, INPUT_AUDIO);
+		if (v == NULL && a == NULL)
+			return 0;
+		t = v == NULL || (a != NULL && a->dts < v->dts) ? INPUT_AUDIO :
+		    INPUT_VIDEO;
+	}
+	p = xcode_q_pop(x, t);
 	av_packet_move_ref(pkt, p);
 	av_packet_free(&p);
 	return 1;
@@ -516,6 +561,9 @@ xcode_video_cfr(struct xcode *x, AVFrame *f, int64_t pts)
 		tr->t0_ms = pts - (int64_t)llrint(tr->next / per_ms);
 		slot = tr->next;
 	}
+	if (x->resumed && slot > tr->next)
+		tr->next = slot;	/* after a gap: no duplicates to fill it */
+	x->resumed = false;
 	if (slot < tr->next) {
 		x->dropped++;	/* faster than the profile's rate */
 		return;
@@ -840,7 +888,9 @@ xcode_resume(struct xcode *x)
 {
 	if (x == NULL)
 		return;
-	x->need_key = x->force_key = true;
+	x->need_key = x->force_key = x->resumed = true;
+	x->hold_audio = x->tr[INPUT_VIDEO].enc != NULL &&
+	    x->tr[INPUT_AUDIO].enc != NULL;
 	x->anchored = false;
 	if (x->tr[INPUT_VIDEO].dec != NULL)
 		avcodec_flush_buffers(x->tr[INPUT_VIDEO].dec);
