@@ -10,11 +10,16 @@
 # ffmpeg CLI are sampled every 0.2 s until they exit, and printed per
 # stream-minute, with both outputs' ffprobe figures.
 #
-#   bench/xcode.sh [BUILD_DIR] [SECONDS]      (defaults: build 30)
+#   bench/xcode.sh [BUILD_DIR] [SECONDS] [MODE]   (defaults: build 30 both)
+# MODE both runs the two side by side on one publish (the issue's setup);
+# apart runs them one after the other on two publishes of the same media,
+# for a machine that cannot do two 1080p transcodes at once in real time
+# (both then drop or lag, and the figures stop being comparable).
 set -eu
 
 BUILD=${1:-build}
 SECS=${2:-30}
+MODE=${3:-both}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MIRRORING=$ROOT/$BUILD/supervisor/mirroring
 export MIRRORING_WORKER="$ROOT/$BUILD/worker/mirroring-worker"
@@ -52,9 +57,68 @@ sample() {
 	[ -n "$t" ] && [ -n "$m" ] && echo "$t $m"
 }
 
-PUB=$(port); SA=$(port); SB=$(port); FF=$(port)
-KEY=bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-FFSET="-c:v libx264 -preset veryfast -b:v 3000k -maxrate 3000k -bufsize 6000k -s 1280x720 -r 30 -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -b:a 128k -ar 48000 -ac 2"
+# run XCODE_ENABLED CLI_ENABLED: one publish; sets W, F, S ("ticks kib")
+run() {
+	PUB=$(port); SA=$(port); SB=$(port); FF=$(port)
+	KEY=bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+	FFSET="-c:v libx264 -preset veryfast -b:v 3000k -maxrate 3000k -bufsize 6000k -s 1280x720 -r 30 -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -b:a 128k -ar 48000 -ac 2"
+
+	cat > "$DIR/bench.yaml" <<-EOF
+	listen: 127.0.0.1:$PUB
+	state_dir: $DIR/var
+	log: { level: info }
+	profiles:
+	  720p30:
+	    video: { codec: libx264, width: 1280, height: 720, fps: 30,
+	             bitrate: 3000k, maxrate: 3000k, bufsize: 6000k,
+	             preset: veryfast, keyint: 2s, pix_fmt: yuv420p }
+	    audio: { codec: aac, bitrate: 128k, sample_rate: 48000, channels: 2 }
+	streams:
+	  bench:
+	    key: $KEY
+	    relays:
+	      xcode: { url: "rtmp://127.0.0.1:$SA/live/a", profile: 720p30,
+	               enabled: $1 }
+	      cli:   { url: "rtmp://127.0.0.1:$FF/live/in", enabled: $2 }
+	EOF
+
+	ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$SA/live/a" \
+	    -c copy -f flv -y "$DIR/a.flv" & PIDS="$PIDS $!"
+	ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$SB/live/b" \
+	    -c copy -f flv -y "$DIR/b.flv" & PIDS="$PIDS $!"
+	wait_port "$SA" 10; wait_port "$SB" 10
+	# shellcheck disable=SC2086
+	ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$FF/live/in" \
+	    $FFSET -f flv "rtmp://127.0.0.1:$SB/live/b" & FFPID=$!; PIDS="$PIDS $FFPID"
+	wait_port "$FF" 10
+	"$MIRRORING" run -c "$DIR/bench.yaml" 2> "$DIR/log" & SUP=$!; PIDS="$PIDS $SUP"
+	[ "$2" = true ] || { kill "$FFPID"; FFPID=""; }
+	wait_port "$PUB" 10
+	ffmpeg -nostdin -hide_banner -v error -re -i "$DIR/src.flv" -c copy -f flv \
+	    "rtmp://127.0.0.1:$PUB/live/$KEY" & PUBPID=$!; PIDS="$PIDS $PUBPID"
+
+	WPID=""
+	i=0
+	while [ "$1" = true ] && [ -z "$WPID" ]; do
+		WPID=$(sed -n 's/.*event=relay.spawned stream=bench relay=xcode worker_pid=\([0-9]*\).*/\1/p' "$DIR/log" | head -1)
+		i=$((i + 1)); [ $i -lt 100 ] || { echo "xcode.sh: no worker" >&2; exit 1; }
+		sleep 0.1
+	done
+	W="0 0"; F="0 0"; S="0 0"
+	while { [ -n "$WPID" ] && [ -r /proc/$WPID/stat ]; } ||
+	    { [ -n "$FFPID" ] && [ -r /proc/$FFPID/stat ]; }; do
+		[ -z "$WPID" ] || { x=$(sample "$WPID"); [ -z "$x" ] || W=$x; }
+		[ -z "$FFPID" ] || { x=$(sample "$FFPID"); [ -z "$x" ] || F=$x; }
+		x=$(sample "$SUP"); [ -z "$x" ] || S=$x
+		sleep 0.2
+	done
+	wait "$PUBPID" || true
+	kill "$SUP" 2>/dev/null || true
+	wait "$SUP" 2>/dev/null || true
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	sleep 1
+	PIDS=""
+}
 
 echo "making ${SECS} s of 1080p30 source media..."
 ffmpeg -nostdin -hide_banner -v error -y -f lavfi \
@@ -62,55 +126,13 @@ ffmpeg -nostdin -hide_banner -v error -y -f lavfi \
     -i "sine=frequency=440:sample_rate=48000" -t "$SECS" -c:v libx264 \
     -preset ultrafast -g 60 -pix_fmt yuv420p -c:a aac -b:a 128k -ac 2 \
     -shortest -f flv "$DIR/src.flv"
-
-cat > "$DIR/bench.yaml" <<EOF
-listen: 127.0.0.1:$PUB
-state_dir: $DIR/var
-log: { level: info }
-profiles:
-  720p30:
-    video: { codec: libx264, width: 1280, height: 720, fps: 30,
-             bitrate: 3000k, maxrate: 3000k, bufsize: 6000k,
-             preset: veryfast, keyint: 2s, pix_fmt: yuv420p }
-    audio: { codec: aac, bitrate: 128k, sample_rate: 48000, channels: 2 }
-streams:
-  bench:
-    key: $KEY
-    relays:
-      xcode: { url: "rtmp://127.0.0.1:$SA/live/a", profile: 720p30 }
-      cli:   { url: "rtmp://127.0.0.1:$FF/live/in" }
-EOF
-
-ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$SA/live/a" \
-    -c copy -f flv -y "$DIR/a.flv" & PIDS="$PIDS $!"
-ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$SB/live/b" \
-    -c copy -f flv -y "$DIR/b.flv" & PIDS="$PIDS $!"
-wait_port "$SA" 10; wait_port "$SB" 10
-# shellcheck disable=SC2086
-ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$FF/live/in" \
-    $FFSET -f flv "rtmp://127.0.0.1:$SB/live/b" & FFPID=$!; PIDS="$PIDS $FFPID"
-wait_port "$FF" 10
-"$MIRRORING" run -c "$DIR/bench.yaml" 2> "$DIR/log" & SUP=$!; PIDS="$PIDS $SUP"
-wait_port "$PUB" 10
-ffmpeg -nostdin -hide_banner -v error -re -i "$DIR/src.flv" -c copy -f flv \
-    "rtmp://127.0.0.1:$PUB/live/$KEY" & PUBPID=$!; PIDS="$PIDS $PUBPID"
-
-WPID=""
-i=0
-while [ -z "$WPID" ]; do
-	WPID=$(sed -n 's/.*event=relay.spawned stream=bench relay=xcode worker_pid=\([0-9]*\).*/\1/p' "$DIR/log" | head -1)
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "xcode.sh: no worker" >&2; exit 1; }
-	sleep 0.1
-done
-W="0 0"; F="0 0"; S="0 0"
-while [ -r /proc/$WPID/stat ] || [ -r /proc/$FFPID/stat ]; do
-	x=$(sample "$WPID"); [ -z "$x" ] || W=$x
-	x=$(sample "$FFPID"); [ -z "$x" ] || F=$x
-	x=$(sample "$SUP"); [ -z "$x" ] || S=$x
-	sleep 0.2
-done
-wait "$PUBPID" || true
-sleep 1
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+case $MODE in
+both)	run true true ;;
+apart)	run true false; W0=$W; S0=$S; mv "$DIR/log" "$DIR/log.xcode"
+	run false true; W=$W0; S=$S0; mv "$DIR/log.xcode" "$DIR/log" ;;
+*)	echo "xcode.sh: MODE is both or apart" >&2; exit 2 ;;
+esac
 
 HZ=$(getconf CLK_TCK)
 probe() {
@@ -120,7 +142,7 @@ probe() {
 }
 echo
 echo "source: ${SECS} s 1080p30 (libx264 ultrafast) + AAC; nproc $(nproc);" \
-    "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    "mode $MODE; load before: $LOAD"
 echo "profile: 1280x720 30 fps libx264 veryfast 3000k keyint 2 s, AAC 128k 48 kHz"
 echo
 printf '%-26s %12s %14s %12s\n' "" "CPU s" "CPU s/stream-min" "peak RSS MiB"

@@ -54,6 +54,7 @@ struct xcode {
 	struct ipc_profile	 p;	/* numbers only; strings above */
 	struct xtrack		 tr[INPUT_NTRACKS];
 	struct SwsContext	*sws;
+	AVFrame			*spare;		/* scaled picture to reuse */
 	struct SwrContext	*swr;
 	AVChannelLayout		 swr_layout;	/* what swr was made for */
 	int			 swr_fmt, swr_rate;
@@ -192,6 +193,7 @@ xcode_free(struct xcode *x)
 		for (i = 0; i < x->q[t].n; i++)
 			av_packet_free(&x->q[t].p[(x->q[t].head + i) %
 			    XCODE_QMAX]);
+	av_frame_free(&x->spare);
 	sws_freeContext(x->sws);
 	swr_free(&x->swr);
 	av_channel_layout_uninit(&x->swr_layout);
@@ -518,20 +520,30 @@ xcode_lagging(struct xcode *x, int64_t pts)
 	return x->lagging;
 }
 
+/*
+ * The picture to encode: in itself when it has the encoder's size and
+ * format, else scaled into the spare frame of the last call once the
+ * encoder has let go of it (a 720p picture a frame is a lot to allocate).
+ */
 static AVFrame *
-xcode_scale(struct xcode *x, AVFrame *in)
+xcode_scale(struct xcode *x, AVFrame *in, bool *scaled)
 {
 	AVCodecContext	*c = x->tr[INPUT_VIDEO].enc;
 	AVFrame		*out;
 
-	if ((out = av_frame_alloc()) == NULL)
-		return NULL;
-	if (in->width == c->width && in->height == c->height &&
-	    in->format == c->pix_fmt) {
-		if (av_frame_ref(out, in) < 0)
+	*scaled = !(in->width == c->width && in->height == c->height &&
+	    in->format == c->pix_fmt);
+	if (!*scaled) {
+		if ((out = av_frame_alloc()) != NULL && av_frame_ref(out, in) < 0)
 			av_frame_free(&out);
 		return out;
 	}
+	if ((out = x->spare) != NULL)
+		x->spare = NULL;
+	else if ((out = av_frame_alloc()) == NULL)
+		return NULL;
+	if (out->buf[0] != NULL && !av_frame_is_writable(out))
+		av_frame_unref(out);
 	/* rebuilt by libswscale when the source's size or format changed */
 	x->sws = sws_getCachedContext(x->sws, in->width, in->height,
 	    in->format, c->width, c->height, c->pix_fmt, SWS_BICUBIC, NULL,
@@ -539,7 +551,8 @@ xcode_scale(struct xcode *x, AVFrame *in)
 	out->format = c->pix_fmt;
 	out->width = c->width;
 	out->height = c->height;
-	if (x->sws == NULL || av_frame_get_buffer(out, 0) < 0 ||
+	if (x->sws == NULL || (out->buf[0] == NULL &&
+	    av_frame_get_buffer(out, 0) < 0) ||
 	    sws_scale_frame(x->sws, out, in) < 0) {
 		av_frame_free(&out);
 		return NULL;
@@ -609,6 +622,7 @@ xcode_video(struct xcode *x, AVFrame *in, int64_t pts)
 {
 	struct xtrack	*tr = &x->tr[INPUT_VIDEO];
 	AVFrame		*f;
+	bool		 scaled;
 
 	if (tr->base_ms == INT64_MIN) {
 		tr->base_ms = tr->t0_ms = pts;
@@ -622,7 +636,7 @@ xcode_video(struct xcode *x, AVFrame *in, int64_t pts)
 			    x->p.fps_num / x->p.fps_den / 1000) + 1;
 		return;
 	}
-	if ((f = xcode_scale(x, in)) == NULL) {
+	if ((f = xcode_scale(x, in, &scaled)) == NULL) {
 		x->dropped++;
 		return;
 	}
@@ -631,7 +645,10 @@ xcode_video(struct xcode *x, AVFrame *in, int64_t pts)
 		xcode_video_cfr(x, f, pts);
 	else
 		xcode_video_vfr(x, f, pts);
-	av_frame_free(&f);
+	if (scaled && x->spare == NULL)
+		x->spare = f;	/* its buffer is reused once writable */
+	else
+		av_frame_free(&f);
 }
 
 /* (Re)builds the resampler for frames like f. */
