@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Video copied, audio re-encoded (AAC 44.1 kHz -> 48 kHz 64 kbit/s):
 the video packets reach the sink byte for byte, the audio is AAC at the
-profile's rate over the whole publish, starting with the video.  Then a
+profile's rate over the whole publish, starting with the video.  Another
+relay encodes libx265 + libopus (44.1 kHz source) into a Matroska file.  Then a
 reload that changes one profile's settings restarts only the relay using
 it: the relay on an unchanged profile and the copy relay keep streaming
 (the copy recording stays packet-identical)."""
@@ -20,6 +21,10 @@ PROFILES = '''profiles:
   other:
     video: copy
     audio: { codec: aac, bitrate: BITRATE }
+  hevc:
+    video: { codec: libx265, height: 180, fps: 30, bitrate: 200k,
+             preset: ultrafast }
+    audio: { codec: libopus, bitrate: 64k }
 '''
 
 
@@ -36,6 +41,7 @@ relays:
   a: {{ url: "rtmp://127.0.0.1:{port}/live/{skey}", profile: aonly }}
   b: {{ url: "file:{t.dir}/b-%H%M%S-%s.mkv", profile: other }}
   c: {{ url: "file:{copy}" }}
+  h: {{ url: "file:{t.dir}/h.mkv", profile: hevc }}
 '''}
     t.write_config(streams, extra=PROFILES.replace('BITRATE', '96k'))
     sink = harness.start_rtmp_sink(t, 'sink', port, skey, out)
@@ -44,7 +50,7 @@ relays:
     pub = t.publish_ffmpeg('ffmpeg', key, media)
 
     def on_live(t, started):
-        for n in 'abc':
+        for n in 'abch':
             t.wait_log('relay.live', 15, since=mark, proc='worker', relay=n)
         t.write_config(streams, extra=PROFILES.replace('BITRATE', '128k'))
         m2 = t.mark()
@@ -56,10 +62,10 @@ relays:
         t.wait_log('relay.live', 15, since=m2, proc='worker', relay='b')
 
     harness.expect_publish(t, pub, key, counts, since=mark, on_live=on_live)
-    for n in 'abc':
+    for n in 'abch':
         t.wait_log('relay.exited', 30, since=mark, proc='supervisor',
                    relay=n)
-    for n in 'ac':
+    for n in 'ach':
         t.check_eq(t.events('relay.stopping', mark, relay=n), [],
                    f'relay {n} (profile unchanged) kept streaming')
         t.check_eq(len(t.events('relay.spawned', mark, relay=n)), 1,
@@ -85,6 +91,17 @@ relays:
     files = glob.glob(os.path.join(t.dir, 'c-*.mkv'))
     t.check_eq(len(files), 1, 'one copy recording')
     harness.check_relayed(t, 'copy relay across the reload', media, files[0])
+    h = harness.probe_av(os.path.join(t.dir, 'h.mkv'))
+    hv, ha = h['streams'].get('video', {}), h['streams'].get('audio', {})
+    print(f'h.mkv: {hv.get("codec_name")} {hv.get("width")}x'
+          f'{hv.get("height")}, {ha.get("codec_name")} '
+          f'{ha.get("sample_rate")} Hz, {len(h["video"])} frames')
+    t.check_eq((hv.get('codec_name'), hv.get('width'), hv.get('height'),
+                ha.get('codec_name'), ha.get('sample_rate')),
+               ('hevc', 320, 180, 'opus', '48000'),
+               'libx265 + libopus into Matroska (height alone keeps 16:9)')
+    t.check(len(h['video']) >= 280, f'h.mkv has the whole publish '
+            f'({len(h["video"])} frames)')
     t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
     t.check_no_secret(key, skey)
 
