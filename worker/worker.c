@@ -395,6 +395,16 @@ worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 	report_state(&w->rep, IPC_ST_BACKOFF, now);
 }
 
+/* What the session sends on track t: "h264", "opus", or "none". */
+static const char *
+worker_out_codec(const struct worker *w, int t)
+{
+	if (w->out.idx[t] < 0 || w->out.oc == NULL)
+		return "none";
+	return avcodec_get_name(w->out.oc->streams[w->out.idx[t]]->codecpar->
+	    codec_id);
+}
+
 static void
 worker_connect(struct worker *w, uint64_t now)
 {
@@ -432,8 +442,7 @@ worker_connect(struct worker *w, uint64_t now)
 	log_info("relay.live", "stream=%s relay=%s url=%s attempt=%u "
 	    "video=%s audio=%s", w->cfg.stream, w->cfg.relay,
 	    MASK(w->cfg.url), w->attempts,
-	    w->out.idx[INPUT_VIDEO] >= 0 ? "h264" : "none",
-	    w->out.idx[INPUT_AUDIO] >= 0 ? "aac" : "none");
+	    worker_out_codec(w, INPUT_VIDEO), worker_out_codec(w, INPUT_AUDIO));
 	report_state(&w->rep, IPC_ST_LIVE, now);
 }
 

@@ -91,6 +91,10 @@ relays:
     files = glob.glob(os.path.join(t.dir, 'c-*.mkv'))
     t.check_eq(len(files), 1, 'one copy recording')
     harness.check_relayed(t, 'copy relay across the reload', media, files[0])
+    live = t.events('relay.live', mark, proc='worker', relay='h')
+    t.check(live and live[0].get('video') == 'hevc' and
+            live[0].get('audio') == 'opus', 'relay.live names the encoded '
+            'codecs (hevc, opus)', str(live[:1]))
     h = harness.probe_av(os.path.join(t.dir, 'h.mkv'))
     hv, ha = h['streams'].get('video', {}), h['streams'].get('audio', {})
     print(f'h.mkv: {hv.get("codec_name")} {hv.get("width")}x'
