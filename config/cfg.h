@@ -142,6 +142,16 @@ const struct cfg_stream *cfg_stream_find(const struct cfg *, const char *name);
 const struct cfg_profile *cfg_profile_find(const struct cfg *,
 		    const char *name);
 
+/*
+ * One profile from spec, its settings as a YAML flow mapping
+ * ("{ from: twitch, video: { bitrate: 3M } }"), checked as a profiles:
+ * entry called name would be (errors read "settings:1:col: profiles.NAME.
+ * ...").  0, or -1 with err filled and *p cleared; free the strings with
+ * cfg_profile_clear.
+ */
+int		 cfg_profile_parse_spec(const char *name, const char *spec,
+		    struct cfg_profile *p, struct cfg_err *err);
+void		 cfg_profile_clear(struct cfg_profile *);
 /* A deep copy (NULL when out of memory), its free (NULL is a no-op), and
  * whether two profiles (either may be NULL: copy) encode alike. */
 struct cfg_profile *cfg_profile_dup(const struct cfg_profile *);

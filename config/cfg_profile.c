@@ -703,6 +703,13 @@ cfg_profile_dup(const struct cfg_profile *src)
 }
 
 void
+cfg_profile_clear(struct cfg_profile *p)
+{
+	pf_clear(p);
+	memset(p, 0, sizeof(*p));
+}
+
+void
 cfg_profile_free(struct cfg_profile *p)
 {
 	if (p == NULL)
@@ -758,4 +765,36 @@ cfg_profiles_free(struct cfg *cfg)
 	free(cfg->profiles);
 	cfg->profiles = NULL;
 	cfg->nprofiles = 0;
+}
+
+int
+cfg_profile_parse_spec(const char *name, const char *spec,
+    struct cfg_profile *p, struct cfg_err *err)
+{
+	struct pf_ctx	 c = { "settings", err, "" };
+	struct cfg_doc	 doc;
+	struct cfg_node	 k;
+	int		 rc;
+
+	memset(p, 0, sizeof(*p));
+	if (cfg_doc_parse(&doc, c.name, spec, strlen(spec), err) == -1)
+		return -1;
+	/* the settings are the value of a profiles: entry called name */
+	memset(&k, 0, sizeof(k));
+	k.type = CFG_N_SCALAR;
+	k.str = (char *)name;
+	k.line = k.col = 1;
+	k.val = doc.root;
+	if (doc.root == NULL) {
+		cfg_errf(err, c.name, 0, 0, NULL, "no settings (write "
+		    "{ video: ..., audio: ... })");
+		rc = -1;
+	} else
+		rc = pf_profile(&c, &k, p, false);
+	cfg_doc_clear(&doc);
+	if (rc == -1) {
+		pf_clear(p);
+		memset(p, 0, sizeof(*p));
+	}
+	return rc;
 }

@@ -1,8 +1,8 @@
 /*
- * mirroring profile list [-c FILE] [--json]: one line (or JSON object) per
- * profile with its video and audio settings.  Reads the config only (the
- * same checks as `mirroring check`); profiles are not kept in the
- * database.
+ * mirroring profile add|rm|list: profiles kept in the database (for CLI
+ * relays), next to the YAML's and the presets that list also shows.  A
+ * profile's settings are a YAML flow mapping, checked by config/ and
+ * profile_check.c like a profiles: entry before they are stored.
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -12,13 +12,20 @@
 #include "config/cfg.h"
 #include "supervisor/cli.h"
 #include "supervisor/cli_profile.h"
+#include "supervisor/db.h"
 #include "supervisor/profile_check.h"
 
 static const char usage[] =
     "usage: mirroring profile list [-c FILE] [--json]\n"
-    "  Lists the transcoding profiles relays may name (profile: NAME,\n"
-    "  relay add --profile NAME): the config's profiles: and the presets\n"
-    "  youtube, twitch, facebook, kick.  copy is always there.\n";
+    "       mirroring profile add NAME SETTINGS [-c FILE]\n"
+    "       mirroring profile rm NAME [-c FILE]\n"
+    "  list: the transcoding profiles relays may name: copy, the config's\n"
+    "  profiles:, the presets youtube, twitch, facebook, kick, and those\n"
+    "  added here (for `relay add --profile NAME`).\n"
+    "  add: SETTINGS as in a profiles: entry, one YAML flow mapping:\n"
+    "    '{ video: { codec: libx264, height: 480, bitrate: 1M },\n"
+    "       audio: copy }'  or  '{ from: twitch, video: { fps: 60 } }'\n"
+    "  rm: refused while a relay uses it.\n";
 
 /* "libx264 640x360 30000/1001fps 800k keyint 2000ms ..." into buf. */
 static const char *
@@ -81,12 +88,38 @@ cli_profile_audio(const struct cfg_audio *a, char *buf, size_t n)
 }
 
 static void
-cli_profile_print(const struct cfg *cfg, bool json)
+cli_profile_row(const struct cfg_profile *p, const char *source, bool json)
 {
-	const struct cfg_profile	*p;
-	char				 v[256], a[128];
-	size_t				 i;
+	char	v[256], a[128];
 
+	if (!json) {
+		printf("%-16s %-7s %-52s %s\n", p->name, source,
+		    cli_profile_video(&p->video, v, sizeof(v)),
+		    cli_profile_audio(&p->audio, a, sizeof(a)));
+		return;
+	}
+	printf(", {\"name\": ");
+	cli_json_str(p->name);
+	printf(", \"source\": \"%s\", \"video\": ", source);
+	cli_json_str(cli_profile_video(&p->video, v, sizeof(v)));
+	printf(", \"audio\": ");
+	cli_json_str(cli_profile_audio(&p->audio, a, sizeof(a)));
+	printf("}");
+}
+
+static int
+cli_profile_list(const struct cfg *cfg, struct db *db, bool json)
+{
+	struct db_profile	*d;
+	struct cfg_profile	 p;
+	struct cfg_err		 cerr;
+	char			 err[DB_ERR_MAX];
+	size_t			 i, n;
+
+	if (db_profiles_load(db, &d, &n, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mirroring profile: %s\n", err);
+		return 1;
+	}
 	if (json)
 		printf("[{\"name\": \"copy\", \"source\": \"builtin\", "
 		    "\"video\": \"copy\", \"audio\": \"copy\"}");
@@ -94,26 +127,57 @@ cli_profile_print(const struct cfg *cfg, bool json)
 		printf("%-16s %-7s %-52s %s\n%-16s %-7s %-52s %s\n", "NAME",
 		    "SOURCE", "VIDEO", "AUDIO", "copy", "builtin", "copy",
 		    "copy");
-	for (i = 0; i < cfg->nprofiles; i++) {
-		p = &cfg->profiles[i];
-		if (!json) {
-			printf("%-16s %-7s %-52s %s\n", p->name, p->line ?
-			    "file" : "preset", cli_profile_video(&p->video, v,
-			    sizeof(v)), cli_profile_audio(&p->audio, a,
-			    sizeof(a)));
+	for (i = 0; i < cfg->nprofiles; i++)
+		cli_profile_row(&cfg->profiles[i], cfg->profiles[i].line ?
+		    "file" : "preset", json);
+	for (i = 0; i < n; i++) {
+		if (cfg_profile_parse_spec(d[i].name, d[i].spec, &p,
+		    &cerr) == -1) {
+			fprintf(stderr, "mirroring profile: warning: %s no "
+			    "longer parses: %s\n", d[i].name, cerr.msg);
 			continue;
 		}
-		printf(", {\"name\": ");
-		cli_json_str(p->name);
-		printf(", \"source\": \"%s\", \"video\": ", p->line ? "file" :
-		    "preset");
-		cli_json_str(cli_profile_video(&p->video, v, sizeof(v)));
-		printf(", \"audio\": ");
-		cli_json_str(cli_profile_audio(&p->audio, a, sizeof(a)));
-		printf("}");
+		cli_profile_row(&p, "cli", json);
+		cfg_profile_clear(&p);
 	}
 	if (json)
 		printf("]\n");
+	db_profiles_free(d, n);
+	return 0;
+}
+
+static int
+cli_profile_add(const struct cfg *cfg, struct db *db, const char *name,
+    const char *spec)
+{
+	struct cfg_profile	 p;
+	struct cfg_err		 cerr;
+	enum cfg_pf		 f;
+	char			 why[CFG_ERR_MAX / 2], err[DB_ERR_MAX];
+	int			 rc = 1;
+
+	if (!cfg_name_ok(name) || strcmp(name, "copy") == 0 ||
+	    cfg_profile_find(cfg, name) != NULL) {
+		fprintf(stderr, "mirroring profile: %s \"%s\": use 1-%d of "
+		    "A-Z a-z 0-9 _ -, not copy, a preset or a profile of %s\n",
+		    cfg_profile_find(cfg, name) != NULL ? "name taken" :
+		    "invalid name", cfg_name_ok(name) ? name : "?",
+		    CFG_NAME_MAX, cfg->path);
+		return 1;
+	}
+	if (cfg_profile_parse_spec(name, spec, &p, &cerr) == -1) {
+		fprintf(stderr, "mirroring profile: %s\n", cerr.msg);
+		return 1;
+	}
+	if (profile_check(&p, NULL, &f, why, sizeof(why)) == -1)
+		fprintf(stderr, "mirroring profile: profiles.%s: %s\n", name,
+		    why);
+	else if (db_profile_add(db, name, spec, err, sizeof(err)) == -1)
+		fprintf(stderr, "mirroring profile: %s\n", err);
+	else
+		rc = 0;
+	cfg_profile_clear(&p);
+	return rc;
 }
 
 int
@@ -125,22 +189,19 @@ cli_profile_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char	*cpath = NULL;
+	const char	*cpath = NULL, *verb;
 	struct cfg	*cfg;
-	struct cfg_err	 err;
+	struct db	*db;
+	char		 err[DB_ERR_MAX];
 	bool		 json = false;
-	int		 ch;
+	int		 ch, nargs, rc;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		fprintf(argc < 2 ? stderr : stdout, "%s", usage);
 		return argc < 2 ? 2 : 0;
 	}
-	if (strcmp(argv[1], "list") != 0) {
-		fprintf(stderr, "mirroring profile: unknown command \"%s\"\n%s",
-		    argv[1], usage);
-		return 2;
-	}
+	verb = argv[1];
 	optind = 1;
 	while ((ch = getopt_long(argc - 1, argv + 1, "c:h", opts, NULL)) !=
 	    -1) {
@@ -159,15 +220,27 @@ cli_profile_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	nargs = argc - 1 - optind;
+	if (!((strcmp(verb, "list") == 0 && nargs == 0) ||
+	    (strcmp(verb, "add") == 0 && nargs == 2 && !json) ||
+	    (strcmp(verb, "rm") == 0 && nargs == 1 && !json))) {
 		fprintf(stderr, "%s", usage);
 		return 2;
 	}
-	if (profile_check_load(cli_config_path(cpath), &cfg, &err) == -1) {
-		fprintf(stderr, "mirroring profile: %s\n", err.msg);
-		return 1;
+	if ((rc = cli_db_open("profile", cli_config_path(cpath), &cfg,
+	    &db)) != 0)
+		return rc;
+	argv += 1 + optind;
+	if (strcmp(verb, "list") == 0)
+		rc = cli_profile_list(cfg, db, json);
+	else if (strcmp(verb, "add") == 0)
+		rc = cli_profile_add(cfg, db, argv[0], argv[1]);
+	else if ((rc = db_profile_rm(db, argv[0], err, sizeof(err))) == -1) {
+		fprintf(stderr, "mirroring profile: %s\n", err);
+		rc = 1;
 	}
-	cli_profile_print(cfg, json);
-	cfg_free(cfg);
-	return 0;
+	if (rc == 0 && strcmp(verb, "list") != 0)
+		cli_notify(cfg, "profile");
+	cli_db_close(cfg, db);
+	return rc;
 }

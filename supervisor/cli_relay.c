@@ -269,25 +269,53 @@ cli_relay_not_file(struct cli_relay_ctx *ctx, const char *verb)
 	    "it there", ctx->name, ctx->cfg->path, verb);
 }
 
-/* copy, or a profile of the config (presets included) that the URL's
- * container can carry. */
+/* A profile added with `mirroring profile add` into p: 0, or -1 when
+ * there is none of that name (or it no longer parses). */
+static int
+cli_relay_db_profile(const struct cli_relay_ctx *ctx, const char *name,
+    struct cfg_profile *p)
+{
+	struct db_profile	*d;
+	struct cfg_err		 cerr;
+	char			 err[DB_ERR_MAX];
+	size_t			 i, n;
+	int			 rc = -1;
+
+	if (db_profiles_load(ctx->db, &d, &n, err, sizeof(err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(d[i].name, name) == 0)
+			rc = cfg_profile_parse_spec(name, d[i].spec, p, &cerr);
+	db_profiles_free(d, n);
+	return rc;
+}
+
+/* copy, or a profile of the config (presets included) or of the
+ * database, that the URL's container can carry. */
 static int
 cli_relay_profile_ok(const struct cli_relay_ctx *ctx, const char *name)
 {
 	const struct cfg_profile	*p;
+	struct cfg_profile		 dp;
 	enum cfg_pf			 f;
 	char				 why[CFG_ERR_MAX / 2];
+	int				 rc = 0;
 
 	if (strcmp(name, "copy") == 0)
 		return 0;
-	if ((p = cfg_profile_find(ctx->cfg, name)) == NULL)
+	memset(&dp, 0, sizeof(dp));
+	if ((p = cfg_profile_find(ctx->cfg, name)) == NULL &&
+	    cli_relay_db_profile(ctx, name, &dp) == 0)
+		p = &dp;
+	if (p == NULL)
 		return cli_relay_fail(-1, "unknown profile \"%s\": copy or "
 		    "one of `mirroring profile list`", cfg_name_ok(name) ?
 		    name : "?");
 	if (profile_check(p, NULL, &f, why, sizeof(why)) == -1 ||
 	    profile_check(p, ctx->url, &f, why, sizeof(why)) == -1)
-		return cli_relay_fail(-1, "profile \"%s\": %s", name, why);
-	return 0;
+		rc = cli_relay_fail(-1, "profile \"%s\": %s", name, why);
+	cfg_profile_clear(&dp);
+	return rc;
 }
 
 static int

@@ -37,6 +37,62 @@ server_stream_find(struct server *srv, const char *name)
 	return NULL;
 }
 
+const struct cfg_profile *
+server_profile_find(const struct server *srv, const char *name)
+{
+	const struct cfg_profile	*p;
+	size_t				 i;
+
+	if ((p = cfg_profile_find(srv->cfg, name)) != NULL)
+		return p;
+	for (i = 0; i < srv->nprofiles; i++)
+		if (strcmp(srv->profiles[i].name, name) == 0)
+			return &srv->profiles[i];
+	return NULL;
+}
+
+static void
+server_profiles_free(struct cfg_profile *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		cfg_profile_clear(&v[i]);
+	free(v);
+}
+
+/* Replaces the CLI profiles; one that no longer parses is logged and
+ * left out (its relays are skipped, not relayed as copy). */
+static int
+server_profiles_load(struct server *srv, char *err, size_t errlen)
+{
+	struct db_profile	*d;
+	struct cfg_profile	*v;
+	struct cfg_err		 cerr;
+	size_t			 i, n, nv = 0;
+
+	if (db_profiles_load(srv->db, &d, &n, err, errlen) == -1)
+		return -1;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		db_profiles_free(d, n);
+		snprintf(err, errlen, "profiles: out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (cfg_profile_parse_spec(d[i].name, d[i].spec, &v[nv],
+		    &cerr) == 0)
+			nv++;
+		else
+			log_warnx("profile.rejected", "profile=%s err=%s",
+			    d[i].name, LQ(cerr.msg));
+	}
+	db_profiles_free(d, n);
+	server_profiles_free(srv->profiles, srv->nprofiles);
+	srv->profiles = v;
+	srv->nprofiles = nv;
+	return 0;
+}
+
 /* Replaces the CLI relay table; on failure the old one stays. */
 static int
 server_relays_load(struct server *srv, char *err, size_t errlen)
@@ -44,7 +100,8 @@ server_relays_load(struct server *srv, char *err, size_t errlen)
 	struct db_relay	*v;
 	size_t		 n;
 
-	if (db_relays_load(srv->db, NULL, &v, &n, err, errlen) == -1)
+	if (server_profiles_load(srv, err, errlen) == -1 ||
+	    db_relays_load(srv->db, NULL, &v, &n, err, errlen) == -1)
 		return -1;
 	db_relays_free(srv->relays, srv->nrelays);
 	srv->relays = v;
@@ -308,6 +365,7 @@ server_free(struct server *srv)
 	db_close(srv->db, SERVER_DB_CLOSE_MS);
 	keys_clear(&srv->keys);
 	db_relays_free(srv->relays, srv->nrelays);
+	server_profiles_free(srv->profiles, srv->nprofiles);
 	cfg_free(srv->cfg);
 	event_base_free(srv->base);
 }

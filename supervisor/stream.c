@@ -49,10 +49,10 @@ stream_relay_specs(const struct stream *st, struct cfg_relay *v, size_t cap)
 		v[n].name = d->name;
 		v[n].url.value = d->url;
 		v[n].profile = d->profile;
-		v[n].prof = cfg_profile_find(st->srv->cfg, d->profile);
+		v[n].prof = server_profile_find(st->srv, d->profile);
 		v[n].enabled = d->enabled;
 		if (v[n].prof == NULL && strcmp(d->profile, "copy") != 0) {
-			/* its profile left the YAML: not relayed as copy */
+			/* its profile is gone: not relayed as copy */
 			log_warnx("relay.skipped", "stream=%s relay=%s "
 			    "why=\"unknown profile %s\"", st->name, d->name,
 			    LQ(d->profile));

@@ -922,6 +922,26 @@ test_profiles(void)
 	cfg_free(cfg);
 	free(y);
 
+	/* one profile from a command line's settings */
+	{
+		struct cfg_profile	 q;
+
+		ok(cfg_profile_parse_spec("db1", "{ from: facebook, audio: "
+		    "{ codec: libopus } }", &q, &err) == 0 &&
+		    q.video.width == 1280 && q.video.bitrate_bps == 4000000 &&
+		    strcmp(q.audio.codec, "libopus") == 0 &&
+		    strcmp(q.name, "db1") == 0, "spec: from a preset");
+		cfg_profile_clear(&q);
+		is_int(cfg_profile_parse_spec("db2", "{ video: { codec: "
+		    "libx264, fps: 0 } }", &q, &err), -1, "spec: bad fps");
+		is_str(err.msg, "settings:1:33: profiles.db2.video.fps: \"0\" "
+		    "is out of range (1 to 240)", "spec: message names column");
+		is_int(cfg_profile_parse_spec("db3", "", &q, &err), -1,
+		    "spec: empty");
+		is_int(cfg_profile_parse_spec("db4", "{ video: copy", &q, &err),
+		    -1, "spec: not YAML");
+	}
+
 	/* presets: from: overrides, and a relay may name one directly */
 	ok(parse("profiles:\n  tw:\n    from: twitch\n"
 	    "    video: { height: 480, bitrate: 2M }\n    audio: copy\n"
