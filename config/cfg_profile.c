@@ -222,6 +222,7 @@ pf_word(struct pf_ctx *c, const struct cfg_node *nd, const char *sub,
 	    (codec && strchr(nd->str, '.') != NULL))
 		return pf_fail(c, nd, sub, "invalid %s %s", codec ? "codec" :
 		    "value", Q(nd->str));
+	free(*out);		/* a preset's value, overridden */
 	if ((*out = strdup(nd->str)) == NULL)
 		return pf_fail(c, nd, sub, "out of memory");
 	return 0;
