@@ -146,16 +146,19 @@ echo "source: ${SECS} s 1080p30 (libx264 ultrafast) + AAC; nproc $(nproc);" \
 echo "profile: 1280x720 30 fps libx264 veryfast 3000k keyint 2 s, AAC 128k 48 kHz"
 echo
 printf '%-26s %12s %14s %12s\n' "" "CPU s" "CPU s/stream-min" "peak RSS MiB"
-set -- $W; printf '%-26s %12.2f %14.2f %12.1f\n' "mirroring worker" \
-    "$(echo "$1 / $HZ" | bc -l)" "$(echo "$1 / $HZ * 60 / $SECS" | bc -l)" \
-    "$(echo "$2 / 1024" | bc -l)"; WT=$1
-set -- $F; printf '%-26s %12.2f %14.2f %12.1f\n' "ffmpeg CLI" \
-    "$(echo "$1 / $HZ" | bc -l)" "$(echo "$1 / $HZ * 60 / $SECS" | bc -l)" \
-    "$(echo "$2 / 1024" | bc -l)"; FT=$1
-set -- $S; printf '%-26s %12.2f %14.2f %12.1f\n' "(supervisor, both relays)" \
-    "$(echo "$1 / $HZ" | bc -l)" "$(echo "$1 / $HZ * 60 / $SECS" | bc -l)" \
-    "$(echo "$2 / 1024" | bc -l)"
-[ "$FT" -gt 0 ] && printf 'worker / ffmpeg CPU: %.2f\n' "$(echo "$WT / $FT" | bc -l)"
+row() {	# label "ticks kib"
+	set -- "$1" $2
+	awk -v l="$1" -v t="$2" -v m="$3" -v hz="$HZ" -v s="$SECS" 'BEGIN {
+		printf "%-26s %12.2f %14.2f %12.1f\n", l, t / hz, t / hz * 60 / s,
+		    m / 1024 }'
+}
+row "mirroring worker" "$W"
+row "ffmpeg CLI" "$F"
+row "(supervisor, both relays)" "$S"
+set -- $W; WT=$1
+set -- $F; FT=$1
+[ "$FT" -gt 0 ] && awk -v a="$WT" -v b="$FT" \
+    'BEGIN { printf "worker / ffmpeg CPU: %.2f\n", a / b }'
 echo
 echo "mirroring: $(probe "$DIR/a.flv")"
 echo "ffmpeg:    $(probe "$DIR/b.flv")"
