@@ -736,21 +736,27 @@ xcode_audio(struct xcode *x, AVFrame *in, int64_t pts)
 {
 	struct xtrack	*tr = &x->tr[INPUT_AUDIO];
 	AVCodecContext	*c = tr->enc;
-	int64_t		 gap_ms;
+	int64_t		 gap_ms, tol_ms;
 
 	if (tr->base_ms == INT64_MIN) {
 		tr->base_ms = pts;
 		tr->next = 0;
 		tr->expect_us = pts * 1000;
 	}
+	tol_ms = 2 * 1000 * (int64_t)c->frame_size / c->sample_rate;
 	gap_ms = pts - tr->expect_us / 1000;
-	if (gap_ms > 2 * 1000 * c->frame_size / c->sample_rate &&
-	    gap_ms < XCODE_JUMP_MS)
+	if (gap_ms >= XCODE_JUMP_MS || gap_ms <= -XCODE_JUMP_MS) {
+		tr->expect_us = pts * 1000;	/* beyond repair: go on */
+	} else if (gap_ms > tol_ms) {
 		/* missing audio: leave the same gap, so video stays with us */
 		tr->next += gap_ms * c->sample_rate / 1000;
-	if (gap_ms >= XCODE_JUMP_MS || gap_ms <= -XCODE_JUMP_MS ||
-	    gap_ms > 2 * 1000 * c->frame_size / c->sample_rate)
 		tr->expect_us = pts * 1000;
+	} else if (gap_ms < -tol_ms) {
+		/* more samples than time (a drifting source clock): leave
+		 * this frame out to fall back in step with the video */
+		x->dropped++;
+		return;
+	}
 	tr->expect_us += (int64_t)in->nb_samples * 1000000 /
 	    (in->sample_rate > 0 ? in->sample_rate : 1);
 	if (xcode_swr(x, in) == -1) {
