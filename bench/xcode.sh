@@ -11,6 +11,7 @@
 # stream-minute, with both outputs' ffprobe figures.
 #
 #   bench/xcode.sh [BUILD_DIR] [SECONDS] [MODE]   (defaults: build 30 both)
+# KEEP=1 keeps the temporary folder (media, outputs, the supervisor log).
 # MODE both runs the two side by side on one publish (the issue's setup);
 # apart runs them one after the other on two publishes of the same media,
 # for a machine that cannot do two 1080p transcodes at once in real time
@@ -32,6 +33,7 @@ PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	if [ -n "${KEEP:-}" ]; then echo "kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT INT TERM
 
