@@ -85,9 +85,9 @@ run() {
 	EOF
 
 	ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$SA/live/a" \
-	    -c copy -f flv -y "$DIR/a.flv" & PIDS="$PIDS $!"
+	    -c copy -f flv -y "$DIR/a.flv" & SINKS="$!"
 	ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$SB/live/b" \
-	    -c copy -f flv -y "$DIR/b.flv" & PIDS="$PIDS $!"
+	    -c copy -f flv -y "$DIR/b.flv" & SINKS="$SINKS $!"; PIDS="$PIDS $SINKS"
 	wait_port "$SA" 10; wait_port "$SB" 10
 	# shellcheck disable=SC2086
 	ffmpeg -nostdin -hide_banner -v error -listen 1 -i "rtmp://127.0.0.1:$FF/live/in" \
@@ -117,6 +117,15 @@ run() {
 	wait "$PUBPID" || true
 	kill "$SUP" 2>/dev/null || true
 	wait "$SUP" 2>/dev/null || true
+	i=0	# a sink that got a stream ends with it: let it finish writing
+	while [ $i -lt 50 ]; do
+		alive=0
+		for p in $SINKS; do
+			! kill -0 "$p" 2>/dev/null || alive=1
+		done
+		[ $alive = 1 ] && [ -s "$DIR/a.flv" -o -s "$DIR/b.flv" ] || break
+		i=$((i + 1)); sleep 0.1
+	done
 	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
 	sleep 1
 	PIDS=""
