@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_VERSION	1
+#define IPC_VERSION	2	/* 2: profiles in CONFIG, xcode STATUS */
 #define IPC_HDR_LEN	12
 #define IPC_WORKER_FD	3		/* the worker's end of its socketpair */
 

@@ -39,6 +39,64 @@ ipc_hello_parse(const void *p, size_t n, struct ipc_hello *h)
 	return wire_end(&r);
 }
 
+static void
+ipc_put_s(struct wire_w *w, const struct ipc_str *s)
+{
+	wire_put_str(w, s->len > 0 ? s->p : "", s->len);
+}
+
+static void
+ipc_profile_put(struct wire_w *w, const struct ipc_profile *p)
+{
+	wire_put_u8(w, p->video_copy);
+	ipc_put_s(w, &p->vcodec);
+	wire_put_le32(w, p->width);
+	wire_put_le32(w, p->height);
+	wire_put_le32(w, p->fps_num);
+	wire_put_le32(w, p->fps_den);
+	wire_put_le32(w, p->vbitrate_bps);
+	wire_put_le32(w, p->maxrate_bps);
+	wire_put_le32(w, p->bufsize_bps);
+	wire_put_le32(w, p->keyint_ms);
+	wire_put_le32(w, p->keyint_frames);
+	ipc_put_s(w, &p->preset);
+	ipc_put_s(w, &p->tune);
+	ipc_put_s(w, &p->vprofile);
+	ipc_put_s(w, &p->level);
+	ipc_put_s(w, &p->pix_fmt);
+	wire_put_u8(w, p->audio_copy);
+	ipc_put_s(w, &p->acodec);
+	wire_put_le32(w, p->abitrate_bps);
+	wire_put_le32(w, p->sample_rate);
+	wire_put_le32(w, p->channels);
+}
+
+static void
+ipc_profile_get(struct wire_r *r, struct ipc_profile *p)
+{
+	p->video_copy = wire_u8(r);
+	wire_str(r, &p->vcodec.p, &p->vcodec.len);
+	p->width = wire_le32(r);
+	p->height = wire_le32(r);
+	p->fps_num = wire_le32(r);
+	p->fps_den = wire_le32(r);
+	p->vbitrate_bps = wire_le32(r);
+	p->maxrate_bps = wire_le32(r);
+	p->bufsize_bps = wire_le32(r);
+	p->keyint_ms = wire_le32(r);
+	p->keyint_frames = wire_le32(r);
+	wire_str(r, &p->preset.p, &p->preset.len);
+	wire_str(r, &p->tune.p, &p->tune.len);
+	wire_str(r, &p->vprofile.p, &p->vprofile.len);
+	wire_str(r, &p->level.p, &p->level.len);
+	wire_str(r, &p->pix_fmt.p, &p->pix_fmt.len);
+	p->audio_copy = wire_u8(r);
+	wire_str(r, &p->acodec.p, &p->acodec.len);
+	p->abitrate_bps = wire_le32(r);
+	p->sample_rate = wire_le32(r);
+	p->channels = wire_le32(r);
+}
+
 int
 ipc_config_pack(void *out, size_t cap, const struct ipc_config *c)
 {
@@ -55,6 +113,7 @@ ipc_config_pack(void *out, size_t cap, const struct ipc_config *c)
 	wire_put_le32(&w, c->backoff_max_ms);
 	wire_put_u8(&w, c->log_level);
 	wire_put_u8(&w, c->log_format);
+	ipc_profile_put(&w, &c->prof);
 	return ipc_msg_done(&w);
 }
 
@@ -74,6 +133,9 @@ ipc_config_parse(const void *p, size_t n, struct ipc_config *c)
 	c->backoff_max_ms = wire_le32(&r);
 	c->log_level = wire_u8(&r);
 	c->log_format = wire_u8(&r);
+	ipc_profile_get(&r, &c->prof);
+	if (c->prof.video_copy > 1 || c->prof.audio_copy > 1)
+		return -1;
 	return wire_end(&r);
 }
 
@@ -97,6 +159,9 @@ ipc_status_pack(void *out, size_t cap, const struct ipc_status *s)
 	wire_put_le32(&w, s->state_ms);
 	wire_put_u8(&w, s->error_class);
 	wire_put_str(&w, s->last_error != NULL ? s->last_error : "", elen);
+	wire_put_le32(&w, s->speed_x100);
+	wire_put_le64(&w, s->frames_dropped);
+	wire_put_le64(&w, s->frames_duped);
 	return ipc_msg_done(&w);
 }
 
@@ -116,6 +181,9 @@ ipc_status_parse(const void *p, size_t n, struct ipc_status *s)
 	s->state_ms = wire_le32(&r);
 	s->error_class = wire_u8(&r);
 	wire_str(&r, &s->last_error, &s->last_error_len);
+	s->speed_x100 = wire_le32(&r);
+	s->frames_dropped = wire_le64(&r);
+	s->frames_duped = wire_le64(&r);
 	if (s->state > IPC_ST_STALLED || s->error_class > IPC_ERR_CONFIG ||
 	    s->last_error_len > IPC_STATUS_ERR_MAX)
 		return -1;

@@ -19,8 +19,36 @@ struct ipc_hello {
 	size_t		 proc_len;
 };
 
+/* A string field of a message: not NUL-terminated; len 0 means unset. */
+struct ipc_str {
+	const char	*p;
+	size_t		 len;
+};
+
+/*
+ * The settings of a transcoding profile (config/cfg.h struct cfg_video
+ * and cfg_audio), in CONFIG after the fixed fields: u8 video_copy, str
+ * vcodec, u32 width, height, fps_num, fps_den, bitrate, maxrate, bufsize,
+ * keyint_ms, keyint_frames, str preset, tune, vprofile, level, pix_fmt;
+ * u8 audio_copy, str acodec, u32 bitrate, sample_rate, channels.  0 or an
+ * empty string: the source's value or the encoder's default.
+ */
+struct ipc_profile {
+	uint8_t		 video_copy;	/* 1: the video settings are unused */
+	struct ipc_str	 vcodec;
+	uint32_t	 width, height;
+	uint32_t	 fps_num, fps_den;
+	uint32_t	 vbitrate_bps, maxrate_bps, bufsize_bps;
+	uint32_t	 keyint_ms, keyint_frames;
+	struct ipc_str	 preset, tune, vprofile, level, pix_fmt;
+	uint8_t		 audio_copy;
+	struct ipc_str	 acodec;
+	uint32_t	 abitrate_bps, sample_rate, channels;
+};
+
 /* CONFIG: str stream, relay, url (a secret), profile; u32 timeouts and
- * backoff; u8 log level and format.  Strings are not NUL-terminated. */
+ * backoff; u8 log level and format; the profile's settings.  Strings are
+ * not NUL-terminated. */
 struct ipc_config {
 	const char	*stream;
 	size_t		 stream_len;
@@ -36,6 +64,7 @@ struct ipc_config {
 	uint32_t	 backoff_max_ms;
 	uint8_t		 log_level;	/* enum log_level */
 	uint8_t		 log_format;	/* enum log_format */
+	struct ipc_profile prof;	/* all copy for profile copy */
 };
 
 /* MEDIA: u8 tag type, u8 TAG_F_* flags, u32 ts_ms, then the tag body. */
@@ -75,6 +104,11 @@ struct ipc_status {
 	uint8_t		 error_class;	/* enum ipc_status_err */
 	const char	*last_error;	/* masked; pack truncates to 200 */
 	size_t		 last_error_len;
+	/* transcoding relays; 0 for copy */
+	uint32_t	 speed_x100;	/* media time encoded per second spent
+					   encoding, x100 (300 = 3x) */
+	uint64_t	 frames_dropped;	/* by frame rate or lag */
+	uint64_t	 frames_duped;		/* by frame rate */
 };
 
 /*

@@ -40,6 +40,7 @@ enum cfg_type {
 	CFG_DURATION,		/* 10s, 500ms, 2m or seconds into a uint32_t
 				   of ms, min..max */
 	CFG_LIMITS,		/* the limits: section */
+	CFG_PROFILES,		/* cfg_profile.c */
 };
 
 #define CFG_REQUIRED	0x01
@@ -72,6 +73,7 @@ static const struct cfg_key top_keys[] = {
 	NUM("relay_queue", CFG_BYTES, offsetof(struct cfg, relay_queue_bytes),
 	    CFG_RELAY_QUEUE_MIN, CFG_RELAY_QUEUE_MAX),
 	KEY("limits",    CFG_LIMITS,   0,                                 0),
+	KEY("profiles",  CFG_PROFILES, 0,                                 0),
 	{ 0 }
 };
 
@@ -113,7 +115,7 @@ static const struct cfg_key stream_keys[] = {
 	{ 0 }
 };
 
-enum { RELAY_URL };
+enum { RELAY_URL, RELAY_PROFILE };
 static const struct cfg_key relay_keys[] = {
 	KEY("url",     CFG_SECRET_STR, offsetof(struct cfg_relay, url),
 	    CFG_REQUIRED),
@@ -138,8 +140,7 @@ static const char *const log_formats[] = {
 	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json",
 };
 
-/* Relay profiles known so far; the profiles: section arrives with
- * transcoding.  The first is the default. */
+/* The default relay profile; others come from profiles: (cfg_profile.c). */
 static const char *const profiles[] = { "copy" };
 
 static const char *const url_schemes[] = {
@@ -403,17 +404,6 @@ set_secret(struct cfg_ctx *c, const struct cfg_node *nd, struct secret *dst,
 	return rc == -1 ? fail(c, nd, "%s", why) : 0;
 }
 
-static bool
-profile_known(const char *s)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		if (strcmp(s, profiles[i]) == 0)
-			return true;
-	return false;
-}
-
 /* The string types: checked, then copied (paths joined to base_dir). */
 static int
 set_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
@@ -421,12 +411,11 @@ set_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 {
 	if (scalar(c, nd) == NULL)
 		return -1;
-	if (k->type == CFG_NAME && name_check(c, nd, k->name) == -1)
+	if ((k->type == CFG_NAME || k->type == CFG_PROFILE) &&
+	    name_check(c, nd, k->name) == -1)
 		return -1;
 	if (k->type == CFG_PATH && nd->str[0] == '\0')
 		return fail(c, nd, "empty path");
-	if (k->type == CFG_PROFILE && !profile_known(nd->str))
-		return fail(c, nd, "unknown profile %s", Q(nd->str));
 	if (k->type == CFG_PATH)
 		*dst = path_join(c->base_dir, nd->str);
 	else
@@ -615,6 +604,8 @@ cfg_set(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 		return set_number(c, k, nd, dst);
 	case CFG_LIMITS:
 		return cfg_fill(c, nd, limits_keys, base, NULL);
+	case CFG_PROFILES:
+		return cfg_profiles_parse(c->name, nd, base, c->err);
 	}
 	return fail(c, nd, "internal error: key type %d", (int)k->type);
 }
@@ -705,6 +696,10 @@ relay_fill(struct cfg_ctx *c, const struct cfg_node *k, struct cfg_relay *r)
 	if (r->profile == NULL &&
 	    (r->profile = dup_or_fail(c, k, profiles[0])) == NULL)
 		return -1;
+	if (seen[RELAY_PROFILE] != NULL) {	/* linked after the parse */
+		r->profile_line = seen[RELAY_PROFILE]->line;
+		r->profile_col = seen[RELAY_PROFILE]->col;
+	}
 	path_push(c, "url");
 	return relay_url_check(c, seen[RELAY_URL], r->url.value);
 }
@@ -977,7 +972,8 @@ cfg_parse(const char *name, const char *text, size_t len,
 	if (!cfg_node_null(doc.root) &&
 	    cfg_fill(&c, doc.root, top_keys, cfg, seen) == -1)
 		goto out;
-	if (cfg_defaults(&c, cfg) == -1 || cfg_http(&c, seen, cfg) == -1)
+	if (cfg_defaults(&c, cfg) == -1 || cfg_http(&c, seen, cfg) == -1 ||
+	    cfg_profiles_link(c.name, cfg, err) == -1)
 		goto out;
 	*out = cfg;
 	cfg = NULL;
@@ -1118,6 +1114,7 @@ cfg_free(struct cfg *cfg)
 		free(st->note);
 	}
 	free(cfg->streams);
+	cfg_profiles_free(cfg);
 	free(cfg->path);
 	free(cfg->listen_host);
 	free(cfg->app);

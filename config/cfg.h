@@ -55,13 +55,18 @@ struct secret {
 					   "file secrets/studio.key" */
 };
 
+struct cfg_profile;
+
 struct cfg_relay {
 	char		*name;
 	struct secret	 url;		/* may hold a destination key */
 	char		*profile;	/* "copy" unless set */
+	const struct cfg_profile *prof;	/* borrowed from cfg->profiles;
+					   NULL for copy */
 	bool		 enabled;	/* default true */
 	size_t		 queue_bytes;	/* 0: the top-level relay_queue */
 	unsigned	 line, col;
+	unsigned	 profile_line, profile_col;	/* 0: not written */
 };
 
 struct cfg_stream {
@@ -72,6 +77,61 @@ struct cfg_stream {
 	struct cfg_relay *relays;
 	size_t		 nrelays;
 	unsigned	 line, col;
+};
+
+/* The settings of a profile that a check may point at (cfg_profile.c). */
+enum cfg_pf {
+	CFG_PF_VIDEO,
+	CFG_PF_VCODEC,
+	CFG_PF_WIDTH,
+	CFG_PF_HEIGHT,
+	CFG_PF_FPS,
+	CFG_PF_VBITRATE,
+	CFG_PF_MAXRATE,
+	CFG_PF_BUFSIZE,
+	CFG_PF_PRESET,
+	CFG_PF_TUNE,
+	CFG_PF_KEYINT,
+	CFG_PF_VPROFILE,
+	CFG_PF_LEVEL,
+	CFG_PF_PIX_FMT,
+	CFG_PF_AUDIO,
+	CFG_PF_ACODEC,
+	CFG_PF_ABITRATE,
+	CFG_PF_RATE,
+	CFG_PF_CHANNELS,
+	CFG_PF_N
+};
+
+/* Video settings of a profile; 0 or NULL means "the source's" or "the
+ * encoder's default".  codec NULL: copy the track as is. */
+struct cfg_video {
+	char		*codec;		/* an encoder name: "libx264" */
+	uint32_t	 width, height;	/* even; one alone keeps aspect */
+	uint32_t	 fps_num, fps_den;
+	uint32_t	 bitrate_bps, maxrate_bps, bufsize_bps;
+	uint32_t	 keyint_ms;	/* keyint: 2s */
+	uint32_t	 keyint_frames;	/* keyint: 60 */
+	char		*preset, *tune, *profile, *level, *pix_fmt;
+};
+
+struct cfg_audio {
+	char		*codec;		/* NULL: copy; "aac", "libopus" */
+	uint32_t	 bitrate_bps;
+	uint32_t	 sample_rate;
+	uint32_t	 channels;
+};
+
+struct cfg_pos {
+	unsigned	 line, col;	/* 0: not written */
+};
+
+struct cfg_profile {
+	char		*name;
+	struct cfg_video video;
+	struct cfg_audio audio;
+	unsigned	 line, col;
+	struct cfg_pos	 pos[CFG_PF_N];	/* where each setting was */
 };
 
 struct cfg {
@@ -91,6 +151,8 @@ struct cfg {
 	struct cfg_limits limits;
 	struct cfg_stream *streams;
 	size_t		 nstreams;
+	struct cfg_profile *profiles;	/* the profiles: section */
+	size_t		 nprofiles;
 };
 
 struct cfg_err {
@@ -119,6 +181,43 @@ const struct cfg_stream *cfg_stream_find(const struct cfg *, const char *name);
 /* True when host (as in "host:port", without brackets) is a loopback
  * address: 127.0.0.0/8, ::1 or localhost. */
 bool		 cfg_host_loopback(const char *host);
+/* The profile called name; NULL for "copy" or an unknown name. */
+const struct cfg_profile *cfg_profile_find(const struct cfg *,
+		    const char *name);
+
+/*
+ * One profile from spec, its settings as a YAML flow mapping
+ * ("{ from: twitch, video: { bitrate: 3M } }"), checked as a profiles:
+ * entry called name would be (errors read "settings:1:col: profiles.NAME.
+ * ...").  0, or -1 with err filled and *p cleared; free the strings with
+ * cfg_profile_clear.
+ */
+int		 cfg_profile_parse_spec(const char *name, const char *spec,
+		    struct cfg_profile *p, struct cfg_err *err);
+void		 cfg_profile_clear(struct cfg_profile *);
+/* A deep copy (NULL when out of memory), its free (NULL is a no-op), and
+ * whether two profiles (either may be NULL: copy) encode alike. */
+struct cfg_profile *cfg_profile_dup(const struct cfg_profile *);
+void		 cfg_profile_free(struct cfg_profile *);
+bool		 cfg_profile_same(const struct cfg_profile *,
+		    const struct cfg_profile *);
+
+/*
+ * What a profile check outside config/ (one that knows the linked
+ * encoders and muxers) answers: 0, or -1 with why filled and *field set
+ * to the setting at fault.  url is NULL when only the profile itself is
+ * checked, else the URL of a relay using it (its container).
+ */
+typedef int	(*cfg_profile_check_fn)(const struct cfg_profile *,
+		    const char *url, enum cfg_pf *field, char *why,
+		    size_t whylen);
+/*
+ * Runs check over every profile and every relay that names one; the
+ * first refusal fills err with the setting's (or the relay's profile:
+ * key's) file:line:col and returns -1.
+ */
+int		 cfg_profiles_check(const struct cfg *, cfg_profile_check_fn,
+		    struct cfg_err *err);
 /* True when name is a legal stream/relay/key name. */
 bool		 cfg_name_ok(const char *);
 

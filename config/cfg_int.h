@@ -85,4 +85,17 @@ int		 cfg_secret_file(const char *path, const char *base_dir,
 int		 cfg_secret_key_ok(const char *key, char *why, size_t whylen);
 void		 cfg_secret_clear(struct secret *);
 
+/*
+ * The profiles: section (cfg_profile.c): nd into cfg->profiles, 0 or -1
+ * with err filled.  cfg_profiles_link then points each relay naming a
+ * profile at it (after the whole file: profiles may come last);
+ * cfg_profiles_free releases what parse made.
+ */
+int		 cfg_profiles_parse(const char *name,
+		    const struct cfg_node *nd, struct cfg *cfg,
+		    struct cfg_err *err);
+int		 cfg_profiles_link(const char *name, struct cfg *cfg,
+		    struct cfg_err *err);
+void		 cfg_profiles_free(struct cfg *);
+
 #endif

@@ -21,6 +21,7 @@
 #include "supervisor/ctl_client.h"
 #include "supervisor/daemon.h"
 #include "supervisor/db.h"
+#include "supervisor/profile_check.h"
 #include "supervisor/server.h"
 
 const char *
@@ -43,7 +44,7 @@ cli_db_open(const char *who, const char *config, struct cfg **cfg,
 	char		 err[DB_ERR_MAX];
 
 	*db = NULL;
-	if (cfg_load(config, cfg, &cerr) == -1) {
+	if (profile_check_load(config, cfg, &cerr) == -1) {
 		fprintf(stderr, "mirroring %s: %s\n", who, cerr.msg);
 		return 1;
 	}
@@ -166,7 +167,7 @@ cli_load(const char *path)
 	struct cfg	*cfg;
 	struct cfg_err	 err;
 
-	if (cfg_load(path, &cfg, &err) == -1) {
+	if (profile_check_load(path, &cfg, &err) == -1) {
 		fprintf(stderr, "%s\n", err.msg);
 		return NULL;
 	}

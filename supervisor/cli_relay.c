@@ -22,6 +22,7 @@
 #include "supervisor/cli_relay.h"
 #include "supervisor/ctl_client.h"
 #include "supervisor/db.h"
+#include "supervisor/profile_check.h"
 
 #define CLI_RELAY_EXIT_ERR	1
 #define CLI_RELAY_EXIT_USAGE	2
@@ -268,6 +269,55 @@ cli_relay_not_file(struct cli_relay_ctx *ctx, const char *verb)
 	    "it there", ctx->name, ctx->cfg->path, verb);
 }
 
+/* A profile added with `mirroring profile add` into p: 0, or -1 when
+ * there is none of that name (or it no longer parses). */
+static int
+cli_relay_db_profile(const struct cli_relay_ctx *ctx, const char *name,
+    struct cfg_profile *p)
+{
+	struct db_profile	*d;
+	struct cfg_err		 cerr;
+	char			 err[DB_ERR_MAX];
+	size_t			 i, n;
+	int			 rc = -1;
+
+	if (db_profiles_load(ctx->db, &d, &n, err, sizeof(err)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(d[i].name, name) == 0)
+			rc = cfg_profile_parse_spec(name, d[i].spec, p, &cerr);
+	db_profiles_free(d, n);
+	return rc;
+}
+
+/* copy, or a profile of the config (presets included) or of the
+ * database, that the URL's container can carry. */
+static int
+cli_relay_profile_ok(const struct cli_relay_ctx *ctx, const char *name)
+{
+	const struct cfg_profile	*p;
+	struct cfg_profile		 dp;
+	enum cfg_pf			 f;
+	char				 why[CFG_ERR_MAX / 2];
+	int				 rc = 0;
+
+	if (strcmp(name, "copy") == 0)
+		return 0;
+	memset(&dp, 0, sizeof(dp));
+	if ((p = cfg_profile_find(ctx->cfg, name)) == NULL &&
+	    cli_relay_db_profile(ctx, name, &dp) == 0)
+		p = &dp;
+	if (p == NULL)
+		return cli_relay_fail(-1, "unknown profile \"%s\": copy or "
+		    "one of `mirroring profile list`", cfg_name_ok(name) ?
+		    name : "?");
+	if (profile_check(p, NULL, &f, why, sizeof(why)) == -1 ||
+	    profile_check(p, ctx->url, &f, why, sizeof(why)) == -1)
+		rc = cli_relay_fail(-1, "profile \"%s\": %s", name, why);
+	cfg_profile_clear(&dp);
+	return rc;
+}
+
 static int
 cli_relay_add(struct cli_relay_ctx *ctx)
 {
@@ -287,10 +337,8 @@ cli_relay_add(struct cli_relay_ctx *ctx)
 		    "rtmp://, rtmps://, srt:// or file:, at most %d "
 		    "characters, no spaces or control characters",
 		    CLI_RELAY_URL_MAX);
-	if (strcmp(profile, "copy") != 0)
-		return cli_relay_fail(CLI_RELAY_EXIT_ERR, "unknown profile "
-		    "\"%s\": only \"copy\" for now", cfg_name_ok(profile) ?
-		    profile : "?");
+	if (cli_relay_profile_ok(ctx, profile) == -1)
+		return CLI_RELAY_EXIT_ERR;
 	if (cli_relay_not_file(ctx, "change") != 0)
 		return CLI_RELAY_EXIT_ERR;
 	if (db_relay_add(ctx->db, ctx->stream, ctx->name, ctx->url, profile,

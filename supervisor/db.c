@@ -1272,3 +1272,127 @@ db_flush(struct db *db, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+/* Profiles added with `mirroring profile add` (0003_profiles.sql). */
+
+int
+db_profiles_load(struct db *db, struct db_profile **out, size_t *n,
+    char *err, size_t errlen)
+{
+	sqlite3_stmt		*st;
+	struct db_profile	*v = NULL, *tmp;
+	const char		*a, *b;
+	size_t			 nv = 0, cap = 0;
+	int			 rc;
+
+	if (db_prepare(db, &st, "SELECT name, spec FROM profiles ORDER BY "
+	    "name", "") != SQLITE_OK)
+		return db_fail(db, "profiles", err, errlen);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (nv == cap) {
+			cap = cap == 0 ? 8 : cap * 2;
+			if ((tmp = reallocarray(v, cap, sizeof(*v))) == NULL)
+				goto oom;
+			v = tmp;
+		}
+		a = (const char *)sqlite3_column_text(st, 0);
+		b = (const char *)sqlite3_column_text(st, 1);
+		v[nv].name = strdup(a != NULL ? a : "");
+		v[nv].spec = strdup(b != NULL ? b : "");
+		if (v[nv++].name == NULL || v[nv - 1].spec == NULL)
+			goto oom;
+	}
+	if (rc != SQLITE_DONE) {
+		db_fail(db, "profiles", err, errlen);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	*n = nv;
+	return 0;
+oom:
+	db_errf(err, errlen, "profiles: %s", strerror(ENOMEM));
+fail:
+	sqlite3_finalize(st);
+	db_profiles_free(v, nv);
+	return -1;
+}
+
+void
+db_profiles_free(struct db_profile *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].spec);
+	}
+	free(v);
+}
+
+int
+db_profile_add(struct db *db, const char *name, const char *spec, char *err,
+    size_t errlen)
+{
+	char	buf[8];
+	int	rc;
+
+	if (db_begin(db, err, errlen) == -1)
+		return -1;
+	rc = db_query_text(db, buf, sizeof(buf), "SELECT 1 FROM profiles "
+	    "WHERE name = ?1", "s", name);
+	if (rc == SQLITE_ROW)
+		db_errf(err, errlen, "profile exists");
+	if (rc != SQLITE_DONE) {
+		if (rc != SQLITE_ROW)
+			db_fail(db, name, err, errlen);
+		goto fail;
+	}
+	if (db_run(db, "INSERT INTO profiles (name, spec, created_at) VALUES "
+	    "(?1, ?2, ?3)", "ssi", name, spec, (int64_t)time(NULL)) !=
+	    SQLITE_OK) {
+		db_fail(db, name, err, errlen);
+		goto fail;
+	}
+	if (db_commit(db, err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int
+db_profile_rm(struct db *db, const char *name, char *err, size_t errlen)
+{
+	char	buf[2 * 64 + 2];
+	int	rc;
+
+	if (db_begin(db, err, errlen) == -1)
+		return -1;
+	rc = db_query_text(db, buf, sizeof(buf), "SELECT stream || '/' || name "
+	    "FROM relays WHERE profile = ?1 ORDER BY stream, name", "s", name);
+	if (rc == SQLITE_ROW)
+		db_errf(err, errlen, "profile %s is used by relay %s", name,
+		    buf);
+	if (rc != SQLITE_DONE) {
+		if (rc != SQLITE_ROW)
+			db_fail(db, name, err, errlen);
+		goto fail;
+	}
+	if (db_run(db, "DELETE FROM profiles WHERE name = ?1", "s", name) !=
+	    SQLITE_OK) {
+		db_fail(db, name, err, errlen);
+		goto fail;
+	}
+	if (sqlite3_changes(db->sq) == 0) {
+		db_errf(err, errlen, "no profile named %s", name);
+		goto fail;
+	}
+	if (db_commit(db, err, errlen) == -1)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}

@@ -118,6 +118,23 @@ int		 db_sessions_list(struct db *, const char *stream,
 		    unsigned limit, struct db_session **out, size_t *n,
 		    char *err, size_t errlen);
 void		 db_sessions_free(struct db_session *, size_t);
+/* A profile added with `mirroring profile add`: spec is its settings as
+ * a YAML flow mapping, parsed with cfg_profile_parse_spec. */
+struct db_profile {
+	char		*name;
+	char		*spec;
+};
+
+/* By name; *out is an array freed with db_profiles_free. */
+int		 db_profiles_load(struct db *, struct db_profile **out,
+		    size_t *n, char *err, size_t errlen);
+void		 db_profiles_free(struct db_profile *, size_t);
+/* 0, or -1 with err ("profile exists"; for rm "no profile named x",
+ * "profile x is used by relay s/r"). */
+int		 db_profile_add(struct db *, const char *name,
+		    const char *spec, char *err, size_t errlen);
+int		 db_profile_rm(struct db *, const char *name, char *err,
+		    size_t errlen);
 
 /* PRAGMA data_version: changes when another connection commits. */
 int64_t		 db_data_version(struct db *);

@@ -7,6 +7,7 @@
 
 #include "supervisor/cli.h"
 #include "supervisor/cli_key.h"
+#include "supervisor/cli_profile.h"
 #include "supervisor/cli_relay.h"
 
 static const char usage[] =
@@ -21,6 +22,7 @@ static const char usage[] =
     "  history [STREAM] [--json]   past publishes\n"
     "  key     add|list|enable|disable|rm|regen ...  manage stream keys\n"
     "  relay   add|list|enable|disable|rm ...  manage relays\n"
+    "  profile list [-c FILE] [--json]  transcoding profiles\n"
     "\n"
     "  mirroring <command> --help  says more.  The config file is -c FILE,\n"
     "  else $MIRRORING_CONFIG, else ./mirroring.yaml.\n";
@@ -38,6 +40,7 @@ static const struct {
 	{ "history", cli_history_main },
 	{ "key", cli_key_main },
 	{ "relay", cli_relay_main },
+	{ "profile", cli_profile_main },
 };
 
 int

@@ -98,6 +98,8 @@ relay_new(struct stream *st, const struct cfg_relay *cr)
 	    (r->name = strdup(cr->name)) == NULL ||
 	    (r->url = strdup(cr->url.value)) == NULL ||
 	    (r->profile = strdup(cr->profile)) == NULL ||
+	    (cr->prof != NULL && (r->prof = cfg_profile_dup(cr->prof)) ==
+	    NULL) ||
 	    (r->timer_ev = evtimer_new(st->srv->base, relay_on_timer, r)) ==
 	    NULL) {
 		relay_free(r);
@@ -145,6 +147,7 @@ relay_free(struct relay *r)
 		explicit_bzero(r->url, strlen(r->url));
 	free(r->url);
 	free(r->profile);
+	cfg_profile_free(r->prof);
 	free(r->name);
 	free(r->stream_name);
 	free(r);
@@ -179,6 +182,52 @@ relay_add(struct relay *r, uint16_t type, const void *p, size_t n)
 	return ipc_ev_add(bufferevent_get_output(r->bev), type, r->id, p, n);
 }
 
+static struct ipc_str
+relay_str(const char *s)
+{
+	return (struct ipc_str){ s, s != NULL ? strlen(s) : 0 };
+}
+
+/* The profile's settings for CONFIG; everything copied when p is NULL. */
+static void
+relay_profile(const struct cfg_profile *p, struct ipc_profile *w)
+{
+	const struct cfg_video	*v;
+	const struct cfg_audio	*a;
+
+	memset(w, 0, sizeof(*w));
+	w->video_copy = w->audio_copy = 1;
+	if (p == NULL)
+		return;
+	v = &p->video;
+	a = &p->audio;
+	if (v->codec != NULL) {
+		w->video_copy = 0;
+		w->vcodec = relay_str(v->codec);
+		w->width = v->width;
+		w->height = v->height;
+		w->fps_num = v->fps_num;
+		w->fps_den = v->fps_den;
+		w->vbitrate_bps = v->bitrate_bps;
+		w->maxrate_bps = v->maxrate_bps;
+		w->bufsize_bps = v->bufsize_bps;
+		w->keyint_ms = v->keyint_ms;
+		w->keyint_frames = v->keyint_frames;
+		w->preset = relay_str(v->preset);
+		w->tune = relay_str(v->tune);
+		w->vprofile = relay_str(v->profile);
+		w->level = relay_str(v->level);
+		w->pix_fmt = relay_str(v->pix_fmt);
+	}
+	if (a->codec != NULL) {
+		w->audio_copy = 0;
+		w->acodec = relay_str(a->codec);
+		w->abitrate_bps = a->bitrate_bps;
+		w->sample_rate = a->sample_rate;
+		w->channels = a->channels;
+	}
+}
+
 static int
 relay_send_config(struct relay *r)
 {
@@ -201,6 +250,7 @@ relay_send_config(struct relay *r)
 	c.backoff_max_ms = RELAY_BACKOFF_MAX_MS;
 	c.log_level = (uint8_t)r->srv->cfg->log_level;
 	c.log_format = (uint8_t)r->srv->cfg->log_format;
+	relay_profile(r->prof, &c.prof);
 	if ((n = ipc_hello_pack(buf, sizeof(buf), "supervisor")) == -1 ||
 	    relay_add(r, IPC_HELLO, buf, (size_t)n) == -1 ||
 	    (n = ipc_config_pack(buf, sizeof(buf), &c)) == -1 ||
@@ -580,14 +630,17 @@ relay_tick(struct relay *r, uint64_t now)
 		r->stats_ms = now;
 		log_info("relay.stats", "stream=%s relay=%s state=%s kbps=%u "
 		    "fps=%.1f bytes_out=%llu packets_out=%llu dropped=%llu "
-		    "reconnects=%u restarts=%u", r->stream_name, r->name,
+		    "reconnects=%u restarts=%u speed=%.2f frames_dropped=%llu "
+		    "frames_duped=%llu", r->stream_name, r->name,
 		    r->pid > 0 ? relay_state_name(r->status.state) : "down",
 		    r->status.kbps, r->status.fps_x100 / 100.0,
 		    (unsigned long long)r->status.bytes_out,
 		    (unsigned long long)r->status.packets_out,
 		    (unsigned long long)(r->dropped +
 		    r->status.packets_dropped), r->status.reconnects,
-		    r->attempts - 1);
+		    r->attempts - 1, r->status.speed_x100 / 100.0,
+		    (unsigned long long)r->status.frames_dropped,
+		    (unsigned long long)r->status.frames_duped);
 	}
 }
 
@@ -611,6 +664,12 @@ relay_status(const struct relay *r, struct evbuffer *out, bool json)
 		    r->status.packets_dropped), r->status.reconnects,
 		    r->attempts - 1, r->last_error[0] ? "  " : "",
 		    r->last_error);
+		if (r->prof != NULL)
+			evbuffer_add_printf(out, "        profile %s  speed "
+			    "%.2fx  frames dropped %llu  duplicated %llu\n",
+			    r->profile, r->status.speed_x100 / 100.0,
+			    (unsigned long long)r->status.frames_dropped,
+			    (unsigned long long)r->status.frames_duped);
 		return;
 	}
 	/* last_error is masked by the worker; escape it for JSON */
@@ -629,10 +688,14 @@ relay_status(const struct relay *r, struct evbuffer *out, bool json)
 	evbuffer_add_printf(out, "{\"name\":\"%s\",\"state\":\"%s\","
 	    "\"kbps\":%u,\"fps\":%.1f,\"bytes_out\":%llu,\"packets_out\":%llu,"
 	    "\"dropped\":%llu,\"reconnects\":%u,\"restarts\":%u,\"pid\":%ld,"
-	    "\"last_error\":\"%s\"}", r->name, state, r->status.kbps,
-	    r->status.fps_x100 / 100.0,
+	    "\"last_error\":\"%s\",\"profile\":\"%s\",\"speed\":%.2f,"
+	    "\"frames_dropped\":%llu,\"frames_duped\":%llu}", r->name, state,
+	    r->status.kbps, r->status.fps_x100 / 100.0,
 	    (unsigned long long)r->status.bytes_out,
 	    (unsigned long long)r->status.packets_out,
 	    (unsigned long long)(r->dropped + r->status.packets_dropped),
-	    r->status.reconnects, r->attempts - 1, (long)r->pid, err);
+	    r->status.reconnects, r->attempts - 1, (long)r->pid, err,
+	    r->profile, r->status.speed_x100 / 100.0,
+	    (unsigned long long)r->status.frames_dropped,
+	    (unsigned long long)r->status.frames_duped);
 }

@@ -15,6 +15,7 @@
 #include "common/ipc_msg.h"
 
 struct bufferevent;
+struct cfg_profile;
 struct cfg_relay;
 struct event;
 struct evbuffer;
@@ -42,6 +43,7 @@ struct relay {
 	char			*name;
 	char			*url;		/* secret: MASK() it */
 	char			*profile;
+	struct cfg_profile	*prof;		/* own copy; NULL: copy */
 	uint32_t		 id;
 	pid_t			 pid;		/* -1: no worker */
 	struct bufferevent	*bev;		/* our end of the socketpair */

@@ -19,6 +19,7 @@
 #include "supervisor/daemon.h"
 #include "supervisor/db.h"
 #include "supervisor/http.h"
+#include "supervisor/profile_check.h"
 #include "supervisor/ingest.h"
 #include "supervisor/server.h"
 #include "supervisor/session.h"
@@ -50,6 +51,62 @@ server_stream_count(const struct server *srv)
 	return n;
 }
 
+const struct cfg_profile *
+server_profile_find(const struct server *srv, const char *name)
+{
+	const struct cfg_profile	*p;
+	size_t				 i;
+
+	if ((p = cfg_profile_find(srv->cfg, name)) != NULL)
+		return p;
+	for (i = 0; i < srv->nprofiles; i++)
+		if (strcmp(srv->profiles[i].name, name) == 0)
+			return &srv->profiles[i];
+	return NULL;
+}
+
+static void
+server_profiles_free(struct cfg_profile *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		cfg_profile_clear(&v[i]);
+	free(v);
+}
+
+/* Replaces the CLI profiles; one that no longer parses is logged and
+ * left out (its relays are skipped, not relayed as copy). */
+static int
+server_profiles_load(struct server *srv, char *err, size_t errlen)
+{
+	struct db_profile	*d;
+	struct cfg_profile	*v;
+	struct cfg_err		 cerr;
+	size_t			 i, n, nv = 0;
+
+	if (db_profiles_load(srv->db, &d, &n, err, errlen) == -1)
+		return -1;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL) {
+		db_profiles_free(d, n);
+		snprintf(err, errlen, "profiles: out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (cfg_profile_parse_spec(d[i].name, d[i].spec, &v[nv],
+		    &cerr) == 0)
+			nv++;
+		else
+			log_warnx("profile.rejected", "profile=%s err=%s",
+			    d[i].name, LQ(cerr.msg));
+	}
+	db_profiles_free(d, n);
+	server_profiles_free(srv->profiles, srv->nprofiles);
+	srv->profiles = v;
+	srv->nprofiles = nv;
+	return 0;
+}
+
 /* Replaces the CLI relay table; on failure the old one stays. */
 static int
 server_relays_load(struct server *srv, char *err, size_t errlen)
@@ -57,7 +114,8 @@ server_relays_load(struct server *srv, char *err, size_t errlen)
 	struct db_relay	*v;
 	size_t		 n;
 
-	if (db_relays_load(srv->db, NULL, &v, &n, err, errlen) == -1)
+	if (server_profiles_load(srv, err, errlen) == -1 ||
+	    db_relays_load(srv->db, NULL, &v, &n, err, errlen) == -1)
 		return -1;
 	db_relays_free(srv->relays, srv->nrelays);
 	srv->relays = v;
@@ -318,7 +376,7 @@ server_reload(struct server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	daemon_notify("RELOADING=1");
-	if (cfg_load(srv->cfg->path, &nc, &cerr) == -1) {
+	if (profile_check_load(srv->cfg->path, &nc, &cerr) == -1) {
 		snprintf(err, errlen, "%s", cerr.msg);
 		goto fail;
 	}
@@ -464,6 +522,7 @@ server_free(struct server *srv)
 	for (i = 0; i < (int)srv->npublishes; i++)
 		free(srv->publishes[i].name);
 	free(srv->publishes);
+	server_profiles_free(srv->profiles, srv->nprofiles);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	/* last: a waiting `mirroring stop` returns once this is released */

@@ -40,6 +40,8 @@ struct server {
 	struct keys		 keys;		/* from the db; never blocks */
 	struct db_relay		*relays;	/* CLI relays, from the db */
 	size_t			 nrelays;
+	struct cfg_profile	*profiles;	/* CLI profiles, from the db */
+	size_t			 nprofiles;
 	struct evconnlistener	*listener;
 	struct control		*control;
 	struct http		*http;		/* NULL when http: is off */
@@ -80,6 +82,10 @@ void		 server_count_publish(struct server *, const char *name);
 struct stream	*server_stream_find(struct server *, const char *name);
 /* Live streams (publishes) at the moment. */
 size_t		 server_stream_count(const struct server *);
+/* A profile a CLI relay may name: the YAML's or a preset, else one added
+ * with `mirroring profile add`.  NULL for copy or an unknown name. */
+const struct cfg_profile *server_profile_find(const struct server *,
+		    const char *name);
 /* Re-reads the key table and ends every publish whose key was removed,
  * disabled or changed.  Called on "keys-changed", and when the database
  * changed under us. */

@@ -49,7 +49,15 @@ stream_relay_specs(const struct stream *st, struct cfg_relay *v, size_t cap)
 		v[n].name = d->name;
 		v[n].url.value = d->url;
 		v[n].profile = d->profile;
+		v[n].prof = server_profile_find(st->srv, d->profile);
 		v[n].enabled = d->enabled;
+		if (v[n].prof == NULL && strcmp(d->profile, "copy") != 0) {
+			/* its profile is gone: not relayed as copy */
+			log_warnx("relay.skipped", "stream=%s relay=%s "
+			    "why=\"unknown profile %s\"", st->name, d->name,
+			    LQ(d->profile));
+			continue;
+		}
 		n++;
 	}
 	return n;
@@ -79,7 +87,8 @@ stream_relays_apply(struct stream *st)
 		next = TAILQ_NEXT(r, entry);
 		cr = stream_spec_find(specs, n, r->name);
 		if (cr != NULL && cr->enabled && strcmp(cr->url.value, r->url) ==
-		    0 && strcmp(cr->profile, r->profile) == 0) {
+		    0 && strcmp(cr->profile, r->profile) == 0 &&
+		    cfg_profile_same(cr->prof, r->prof)) {
 			/* the queue is ours: a new size needs no restart */
 			relay_set_budget(r, relay_budget(st->srv, cr));
 			continue;	/* unchanged: not a packet lost */

@@ -35,6 +35,28 @@ output_init(struct output *o, const struct worker_cfg *cfg,
 	o->icb.opaque = opaque;
 }
 
+const AVOutputFormat *
+output_format(const char *url)
+{
+	switch (output_url_kind(url)) {
+	case OUTPUT_RTMP:
+		return av_guess_format("flv", NULL, NULL);
+	case OUTPUT_SRT:
+		return av_guess_format("mpegts", NULL, NULL);
+	case OUTPUT_FILE:
+		return av_guess_format(NULL, strncmp(url, "file:", 5) == 0 ?
+		    url + 5 : url, NULL);
+	default:
+		return NULL;
+	}
+}
+
+void
+output_set_encoder(struct output *o, int t, const AVCodecContext *enc)
+{
+	o->enc[t] = enc;
+}
+
 /* The file name of this session: the URL through strftime(). */
 static int
 output_path(struct output *o)
@@ -65,8 +87,12 @@ output_add_streams(struct output *o, const struct input *in)
 			continue;
 		if ((st = avformat_new_stream(o->oc, NULL)) == NULL)
 			return AVERROR(ENOMEM);
-		if ((ret = avcodec_parameters_copy(st->codecpar,
-		    in->par[t])) < 0)
+		if (o->enc[t] != NULL)
+			ret = avcodec_parameters_from_context(st->codecpar,
+			    o->enc[t]);
+		else
+			ret = avcodec_parameters_copy(st->codecpar, in->par[t]);
+		if (ret < 0)
 			return ret;
 		st->codecpar->codec_tag = 0;
 		st->time_base = ms_tb;
@@ -105,6 +131,8 @@ output_open(struct output *o, const struct input *in, bool resuming,
 	    target)) < 0)
 		return ret;
 	o->oc->interrupt_callback = o->icb;
+	if (o->enc[INPUT_VIDEO] != NULL || o->enc[INPUT_AUDIO] != NULL)
+		o->oc->avoid_negative_ts = AVFMT_AVOID_NEG_TS_MAKE_NON_NEGATIVE;
 	if ((ret = output_add_streams(o, in)) < 0)
 		goto fail;
 	/* libsrt drops unsent data at close in live mode: linger so the
@@ -154,8 +182,11 @@ output_write(struct output *o, AVPacket *pkt)
 	}
 	dts = pkt->dts - o->base_ms;
 	pts = pkt->pts - o->base_ms;
-	if (dts < 0)
+	if (dts < 0 && o->enc[t] == NULL)
 		goto drop;	/* older than the session's first frame */
+	/* an encoder's first dts may precede the first packet of the other
+	 * track (B-frame delay, audio priming); the muxer shifts all tracks
+	 * by the same amount (avoid_negative_ts) */
 	if (o->last_dts[t] != INT64_MIN) {
 		floor = o->last_dts[t] +
 		    ((o->oc->oformat->flags & AVFMT_TS_NONSTRICT) ? 0 : 1);
@@ -211,8 +242,10 @@ output_stale(const struct output *o, const struct input *in)
 {
 	int	t;
 
+	/* an encoded track follows a new source format by itself */
 	for (t = 0; t < INPUT_NTRACKS; t++)
-		if (o->idx[t] >= 0 && in->gen[t] != o->gen[t])
+		if (o->idx[t] >= 0 && o->enc[t] == NULL &&
+		    in->gen[t] != o->gen[t])
 			return true;
 	return false;
 }

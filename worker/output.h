@@ -27,6 +27,8 @@ struct output {
 	bool			 started;
 	int64_t			 base_ms;
 	int64_t			 last_dts[INPUT_NTRACKS];
+	const AVCodecContext	*enc[INPUT_NTRACKS];	/* borrowed: a track
+						   encoded by xcode.c */
 	char			 path[1024];	/* URL after strftime */
 };
 
@@ -54,6 +56,12 @@ int	output_write(struct output *, AVPacket *pkt);
 /* Writes the trailer when asked (blocking up to timeout_ms), closes.
  * Returns 0 or the first AVERROR. */
 int	output_close(struct output *, bool trailer, uint32_t timeout_ms);
+/* The muxer output_open will use for url (NULL: none); its flags say
+ * whether encoders must put their headers in extradata. */
+const AVOutputFormat *output_format(const char *url);
+/* Track t's stream comes from the encoder enc (opened, outliving the
+ * sessions) instead of the input's parameters; NULL undoes it. */
+void	output_set_encoder(struct output *, int t, const AVCodecContext *enc);
 /* Bytes written in this session. */
 int64_t	output_bytes(const struct output *);
 /* The session's tracks no longer match in's configuration. */

@@ -75,6 +75,9 @@ report_send(struct report *r, uint64_t now_ms)
 	s.error_class = r->error_class;
 	s.last_error = r->last_error;
 	s.last_error_len = strlen(r->last_error);
+	s.speed_x100 = r->speed_x100;
+	s.frames_dropped = r->frames_dropped;
+	s.frames_duped = r->frames_duped;
 	len = ipc_status_pack(buf + IPC_HDR_LEN, sizeof(buf) - IPC_HDR_LEN,
 	    &s);
 	if (len == -1)

@@ -22,6 +22,8 @@ struct report {
 	uint64_t	 frames_out;	/* video packets */
 	uint64_t	 packets_dropped;
 	uint32_t	 reconnects;
+	uint32_t	 speed_x100;		/* transcoding (xcode.c) */
+	uint64_t	 frames_dropped, frames_duped;
 	uint8_t		 error_class;	/* enum ipc_status_err */
 	char		 last_error[IPC_STATUS_ERR_MAX + 1];	/* masked */
 	/* rates over the last interval */

@@ -33,6 +33,7 @@
 #include "worker/reader.h"
 #include "worker/report.h"
 #include "worker/worker.h"
+#include "worker/xcode.h"
 
 #define WORKER_TRACK_WAIT_MS	2000	/* for the second sequence header */
 #define WORKER_HEALTHY_MS	60000	/* live this long: backoff resets */
@@ -45,6 +46,8 @@ struct worker {
 	struct input		 in;
 	struct output		 out;
 	struct report		 rep;
+	struct xcode		*xc;		/* NULL: profile copy */
+	int			 exit_code;	/* set: leave the loop */
 	int			 fd;
 	size_t			 queue_bytes;	/* the reader's budget */
 	bool			 live;
@@ -180,6 +183,60 @@ worker_config_error(struct worker *w, const char *why)
 	return WORKER_EX_CONFIG;
 }
 
+/* The transcoding hooks: xcode.c does the work, these wire it in. */
+static int
+worker_xcode_config(struct worker *w, const struct ipc_config *c)
+{
+	char	why[XCODE_WHY_MAX];
+
+	if (xcode_new(&c->prof, &w->xc, why, sizeof(why)) == -1) {
+		worker_config_error(w, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Before a session opens: the encoders, whose parameters its streams
+ * take.  -1 when they cannot be opened (a config error: exit_code set). */
+static int
+worker_xcode_prepare(struct worker *w)
+{
+	const AVOutputFormat	*of = output_format(w->cfg.url);
+	char			 why[XCODE_WHY_MAX];
+	int			 t;
+
+	if (w->xc == NULL)
+		return 0;
+	if (of == NULL || xcode_prepare(w->xc, &w->in, of, why,
+	    sizeof(why)) < 0) {
+		w->exit_code = worker_config_error(w, of == NULL ?
+		    "no muxer for this url" : why);
+		return -1;
+	}
+	for (t = 0; t < INPUT_NTRACKS; t++)
+		output_set_encoder(&w->out, t, xcode_encoder(w->xc, t));
+	return 0;
+}
+
+static void
+worker_xcode_report(struct worker *w, uint64_t now)
+{
+	struct xcode_stats	s;
+
+	if (w->xc == NULL)
+		return;
+	xcode_stats(w->xc, now, &s);
+	w->rep.speed_x100 = s.speed_x100;
+	w->rep.frames_dropped = s.frames_dropped;
+	w->rep.frames_duped = s.frames_duped;
+	if (xcode_behind(w->xc))
+		log_warnx("relay.xcode_behind", "stream=%s relay=%s "
+		    "speed=%.2f frames_dropped=%llu why=\"the encoder cannot "
+		    "keep up: dropping frames\"", w->cfg.stream, w->cfg.relay,
+		    s.speed_x100 / 100.0,
+		    (unsigned long long)s.frames_dropped);
+}
+
 static int
 worker_apply_config(struct worker *w, const struct ipc_config *c)
 {
@@ -192,10 +249,10 @@ worker_apply_config(struct worker *w, const struct ipc_config *c)
 	if (c->log_level > LOGL_ERROR || c->log_format > LOG_FMT_JSON)
 		return worker_config_error(w, "bad log level or format");
 	log_init("worker", c->log_level, c->log_format);
-	if (strcmp(cfg->profile, "copy") != 0)
-		return worker_config_error(w, "only profile copy is supported");
 	if (strlen(cfg->url) != c->url_len || output_url_kind(cfg->url) == -1)
 		return worker_config_error(w, "unsupported url scheme");
+	if (worker_xcode_config(w, c) == -1)
+		return WORKER_EX_CONFIG;
 	cfg->connect_timeout_ms = c->connect_timeout_ms ?
 	    c->connect_timeout_ms : 10000;
 	cfg->io_timeout_ms = c->io_timeout_ms ? c->io_timeout_ms : 10000;
@@ -351,6 +408,16 @@ worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 	report_state(&w->rep, IPC_ST_BACKOFF, now);
 }
 
+/* What the session sends on track t: "h264", "opus", or "none". */
+static const char *
+worker_out_codec(const struct worker *w, int t)
+{
+	if (w->out.idx[t] < 0 || w->out.oc == NULL)
+		return "none";
+	return avcodec_get_name(w->out.oc->streams[w->out.idx[t]]->codecpar->
+	    codec_id);
+}
+
 static void
 worker_connect(struct worker *w, uint64_t now)
 {
@@ -370,6 +437,8 @@ worker_connect(struct worker *w, uint64_t now)
 	report_state(&w->rep, IPC_ST_CONNECTING, now);
 	w->av_msg[0] = '\0';
 	w->timed_out = false;
+	if (worker_xcode_prepare(w) == -1)
+		return;
 	w->connecting = true;
 	ret = output_open(&w->out, &w->in, w->packets_missed > 0 ||
 	    w->attempts > 1, now);
@@ -379,15 +448,71 @@ worker_connect(struct worker *w, uint64_t now)
 		worker_fail(w, ret, true, now);
 		return;
 	}
+	xcode_resume(w->xc);	/* a keyframe opens the session */
 	w->live = true;
 	w->live_since_ms = now;
 	w->rep.error_class = IPC_ERR_NONE;
 	log_info("relay.live", "stream=%s relay=%s url=%s attempt=%u "
 	    "video=%s audio=%s", w->cfg.stream, w->cfg.relay,
 	    MASK(w->cfg.url), w->attempts,
-	    w->out.idx[INPUT_VIDEO] >= 0 ? "h264" : "none",
-	    w->out.idx[INPUT_AUDIO] >= 0 ? "aac" : "none");
+	    worker_out_codec(w, INPUT_VIDEO), worker_out_codec(w, INPUT_AUDIO));
 	report_state(&w->rep, IPC_ST_LIVE, now);
+}
+
+/* One packet (ms, stream_index = track) to the destination. */
+static void
+worker_write(struct worker *w, AVPacket *pkt)
+{
+	int	t = pkt->stream_index, ret;
+
+	w->timed_out = false;
+	w->av_msg[0] = '\0';
+	w->write_start_ms = util_mono_ms();
+	ret = output_write(&w->out, pkt);
+	w->write_start_ms = 0;
+	if (w->rep.state == IPC_ST_STALLED)
+		report_state(&w->rep, IPC_ST_LIVE, util_mono_ms());
+	if (ret < 0) {
+		worker_fail(w, ret, false, util_mono_ms());
+	} else if (ret == 1) {
+		w->rep.packets_dropped++;
+	} else {
+		w->rep.packets_out++;
+		if (t == INPUT_VIDEO)
+			w->rep.frames_out++;
+		w->rep.bytes_out = w->bytes_prev +
+		    (uint64_t)output_bytes(&w->out);
+	}
+}
+
+/* Writes what the encoders have ready while the session lasts. */
+static void
+worker_xcode_drain(struct worker *w, AVPacket *pkt)
+{
+	while (xcode_receive(w->xc, pkt) == 1) {
+		if (w->live)
+			worker_write(w, pkt);
+		av_packet_unref(pkt);
+	}
+}
+
+static void
+worker_xcode_send(struct worker *w, AVPacket *pkt)
+{
+	char	why[XCODE_WHY_MAX];
+	int	t = pkt->stream_index;
+
+	if (xcode_send(w->xc, &w->in, pkt, util_mono_ms(), why,
+	    sizeof(why)) < 0) {
+		w->rep.packets_dropped++;
+		if (!w->in.warned[t]) {
+			w->in.warned[t] = true;
+			log_warnx("relay.xcode_failed", "stream=%s relay=%s "
+			    "track=%s why=%s", w->cfg.stream, w->cfg.relay,
+			    t == INPUT_VIDEO ? "video" : "audio", LQ(why));
+		}
+	}
+	worker_xcode_drain(w, pkt);
 }
 
 static void
@@ -396,7 +521,7 @@ worker_on_media(struct worker *w, const struct reader_item *it, uint64_t now)
 	struct ipc_media	 m;
 	AVPacket		*pkt;
 	const char		*why = "";
-	int			 t, ret;
+	int			 t;
 
 	if (ipc_media_parse(it->data, it->len, &m) == -1) {
 		log_warnx("relay.media_rejected", "stream=%s relay=%s "
@@ -420,33 +545,37 @@ worker_on_media(struct worker *w, const struct reader_item *it, uint64_t now)
 		}
 		break;
 	case INPUT_PACKET:
-		t = pkt->stream_index;
 		if (!w->live) {
 			w->rep.packets_dropped++;
 			w->packets_missed++;
 			break;
 		}
-		w->timed_out = false;
-		w->av_msg[0] = '\0';
-		w->write_start_ms = util_mono_ms();
-		ret = output_write(&w->out, pkt);
-		w->write_start_ms = 0;
-		if (w->rep.state == IPC_ST_STALLED)
-			report_state(&w->rep, IPC_ST_LIVE, util_mono_ms());
-		if (ret < 0) {
-			worker_fail(w, ret, false, util_mono_ms());
-		} else if (ret == 1) {
-			w->rep.packets_dropped++;
-		} else {
-			w->rep.packets_out++;
-			if (t == INPUT_VIDEO)
-				w->rep.frames_out++;
-			w->rep.bytes_out = w->bytes_prev +
-			    (uint64_t)output_bytes(&w->out);
-		}
+		if (xcode_track(w->xc, pkt->stream_index))
+			worker_xcode_send(w, pkt);
+		else
+			worker_write(w, pkt);
 		break;
 	}
 	av_packet_free(&pkt);
+}
+
+/* End of stream: what the encoders still hold goes out first. */
+static void
+worker_xcode_flush(struct worker *w)
+{
+	AVPacket	*pkt;
+
+	if ((pkt = av_packet_alloc()) == NULL)
+		return;
+	xcode_flush(w->xc);
+	worker_xcode_drain(w, pkt);
+	av_packet_free(&pkt);
+	worker_xcode_report(w, util_mono_ms());
+	log_info("relay.xcode_done", "stream=%s relay=%s frames_dropped=%llu "
+	    "frames_duped=%llu speed=%.2f", w->cfg.stream, w->cfg.relay,
+	    (unsigned long long)w->rep.frames_dropped,
+	    (unsigned long long)w->rep.frames_duped,
+	    w->rep.speed_x100 / 100.0);
 }
 
 static int
@@ -455,6 +584,8 @@ worker_stop(struct worker *w, bool eos, const char *why)
 	uint64_t	now;
 	int		ret = 0;
 
+	if (w->live && eos && w->xc != NULL)
+		worker_xcode_flush(w);
 	if (w->live) {
 		w->closing = true;
 		w->bytes_prev += (uint64_t)output_bytes(&w->out);
@@ -518,6 +649,9 @@ worker_run(struct worker *w)
 			free(it);
 		}
 		worker_count_drops(w);
+		if (w->exit_code != 0)
+			return w->exit_code;
+		worker_xcode_report(w, util_mono_ms());
 		report_tick(&w->rep, util_mono_ms());
 		if (w->rep.broken)
 			return worker_stop(w, false, "status write failed");
@@ -550,6 +684,7 @@ main(int argc, char **argv)
 	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), w->cfg.profile);
 	report_send(&w->rep, util_mono_ms());
 	rc = worker_run(w);
+	xcode_free(w->xc);
 	input_clear(&w->in);
 	free(w->cfg.stream);
 	free(w->cfg.relay);

@@ -122,16 +122,18 @@ def need_gst_element(name):
         raise Skip(f'GStreamer element {name} not installed')
 
 
-def make_media(path, seconds=10, size='640x360', video=()):
-    """seconds of 640x360@30 H.264 + 44.1 kHz stereo AAC in FLV; video:
-    more ffmpeg options for the picture (filters, quality)."""
+def make_media(path, seconds=10, size='640x360', video=(), rate=44100,
+               channels=2):
+    """seconds of <size>@30 H.264 + <rate> Hz <channels> AAC in FLV
+    (640x360, 44.1 kHz stereo unless told); video: more ffmpeg options for
+    the picture (filters, quality)."""
     cmd = ['ffmpeg', '-nostdin', '-hide_banner', '-v', 'error', '-y',
            '-f', 'lavfi', '-i', f'testsrc2=size={size}:rate=30',
-           '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+           '-f', 'lavfi', '-i', f'sine=frequency=440:sample_rate={rate}',
            '-t', str(seconds), *video, '-c:v', 'libx264',
            '-preset', 'ultrafast',
            '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '96k',
-           '-ac', '2', '-shortest', '-f', 'flv', path]
+           '-ac', str(channels), '-shortest', '-f', 'flv', path]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise Failure(f'ffmpeg could not make test media: {r.stderr}')
@@ -886,15 +888,94 @@ def probe_packet_list(path):
             for p in json.loads(r.stdout).get('packets', [])]
 
 
-def check_relayed(t, what, src, dst):
-    """dst's audio and video packets (size + MD5) are the source's from
+def flv_concat(out, parts, starts=None):
+    """Writes the FLV files parts one after the other as one FLV, each
+    part's tags (sequence headers included, onMetaData only from the
+    first) shifted to follow the previous part: a stream whose codec
+    configuration changes mid-way, as a publisher switching scenes.
+    starts[n], when given and not None, is part n's first timestamp
+    instead (ms, modulo 2**32: a jump, or a wrap)."""
+    data, base, last = bytearray(), 0, 0
+    for n, path in enumerate(parts):
+        if starts is not None and starts[n] is not None:
+            base = starts[n]
+        with open(path, 'rb') as f:
+            b = f.read()
+        if n == 0:
+            data += b[:13]          # header + PreviousTagSize0
+        off = 13
+        while off + 11 <= len(b):
+            ttype = b[off]
+            size = int.from_bytes(b[off + 1:off + 4], 'big')
+            ts = int.from_bytes(b[off + 4:off + 7], 'big') | b[off + 7] << 24
+            tag = bytearray(b[off:off + 11 + size + 4])
+            off += 11 + size + 4
+            if ttype == 18 and n > 0:
+                continue
+            ts = (ts + base) % 2**32
+            last = ts
+            tag[4:7] = (ts & 0xffffff).to_bytes(3, 'big')
+            tag[7] = ts >> 24 & 0xff
+            data += tag
+        base = last + 33
+    with open(out, 'wb') as f:
+        f.write(data)
+    return out
+
+
+def relay_tag_publish(t, key, media, relay, sink):
+    """Starts the supervisor, publishes media tag for tag (rtmp_publish,
+    librtmp) and follows the relay's worker to its end: one destination
+    session, worker and sink gone.  Returns the log mark of the start."""
+    if not os.access(RTMP_PUBLISH, os.X_OK):
+        t.fail('$RTMP_PUBLISH is not an executable')
+    t.start()
+    mark = t.mark()
+    pub = t.spawn('rtmp_publish', [RTMP_PUBLISH, t.url(key), media])
+    t.wait_log('relay.live', 15, since=mark, proc='worker', relay=relay)
+    t.check_eq(t.wait_exit(pub, 40), 0, 'rtmp_publish exit status')
+    t.wait_log('relay.exited', 30, since=mark, proc='supervisor',
+               relay=relay)
+    t.check_eq(t.wait_exit(sink, 15), 0, 'sink exit status')
+    t.check_eq(len(t.events('relay.live', mark, proc='worker', relay=relay)),
+               1, f'relay {relay}: one destination session for the publish')
+    return mark
+
+
+def probe_av(path):
+    """ffprobe's streams and format of path, and per track the packets
+    (pts s, size, keyframe) in pts order: {'streams': {...}, 'format': {},
+    'video': [...], 'audio': [...]}."""
+    import json
+    r = subprocess.run(['ffprobe', '-v', 'error', '-show_streams',
+                        '-show_format', '-show_entries',
+                        'packet=codec_type,pts_time,size,flags', '-of',
+                        'json', path], capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        raise Failure(f'ffprobe {path}: {r.stderr}')
+    j = json.loads(r.stdout)
+    out = {'streams': {s['codec_type']: s for s in j.get('streams', [])},
+           'format': j.get('format', {}), 'video': [], 'audio': []}
+    for p in j.get('packets', []):
+        if p['codec_type'] in ('video', 'audio') and 'pts_time' in p:
+            out[p['codec_type']].append((float(p['pts_time']),
+                                         int(p['size']),
+                                         'K' in p.get('flags', '')))
+    for k in ('video', 'audio'):
+        out[k].sort()
+    return out
+
+
+def check_relayed(t, what, src, dst, kinds=('video', 'audio')):
+    """dst's audio and video packets (or only those of kinds) (size + MD5) are the source's from
     its first video keyframe to its end; packets before that keyframe may
     be there too, but nothing is missing, added or changed."""
     a, b = probe_packet_list(src), probe_packet_list(dst)
     t.check(all(p[2] for p in a + b), f'{what}: ffprobe hashed every packet')
     first_key = next((i for i, p in enumerate(a)
                       if p[0] == 'video' and p[3]), 0)
-    for kind in ('video', 'audio'):
+    for kind in kinds:
         sa = [(s, h) for k, s, h, _ in a if k == kind]
         need = len([1 for k, _, _, _ in a[first_key:] if k == kind])
         sb = [(s, h) for k, s, h, _ in b if k == kind]

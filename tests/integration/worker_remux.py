@@ -25,6 +25,7 @@ from harness import SLOW, free_port, make_media  # noqa: E402
 WORKER = os.environ.get('MIRRORING_WORKER', '')
 
 HELLO, CONFIG, MEDIA, EOS, STATUS = 1, 2, 3, 4, 5
+IPC_VERSION = 2
 ST_STARTING, ST_CONNECTING, ST_LIVE, ST_BACKOFF, ST_STOPPED = range(5)
 ERR_NONE, ERR_NETWORK, ERR_REFUSED, ERR_CONFIG = range(4)
 F_KEYFRAME, F_SEQHDR = 0x01, 0x02
@@ -33,6 +34,15 @@ F_KEYFRAME, F_SEQHDR = 0x01, 0x02
 def wstr(s):
     b = s.encode()
     return struct.pack('<H', len(b)) + b
+
+
+def profile_settings(vcodec, acodec):
+    """A profile's settings in CONFIG (common/ipc_msg.h): a track whose
+    codec is None is copied; the rest are defaults."""
+    def track(codec, nums, nstr):
+        return (bytes([codec is None]) + wstr(codec or '') +
+                b'\0' * (4 * nums) + wstr('') * nstr)
+    return track(vcodec, 9, 5) + track(acodec, 3, 0)
 
 
 def msg(mtype, payload=b''):
@@ -69,7 +79,7 @@ class Worker:
     """One mirroring-worker with this object as its supervisor."""
 
     def __init__(self, t, name, url, profile='copy', backoff=(200, 1000),
-                 connect_timeout_ms=3000, io_timeout_ms=3000):
+                 connect_timeout_ms=3000, io_timeout_ms=3000, vcodec=None):
         self.t, self.name = t, name
         self.sock, child = socket.socketpair()
         cfd = child.fileno()
@@ -97,11 +107,12 @@ class Worker:
         self.lock = threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.sock.sendall(msg(HELLO, struct.pack('<I', 1) +
+        self.sock.sendall(msg(HELLO, struct.pack('<I', IPC_VERSION) +
                               wstr('supervisor')))
+        prof = profile_settings(vcodec, None)
         cfg = (wstr('studio') + wstr(name) + wstr(url) + wstr(profile) +
                struct.pack('<IIIIBB', connect_timeout_ms, io_timeout_ms,
-                           backoff[0], backoff[1], 1, 0))
+                           backoff[0], backoff[1], 1, 0) + prof)
         self.sock.sendall(msg(CONFIG, cfg))
 
     def _recv(self, n):
@@ -328,8 +339,8 @@ def case_eof(t, tags):
 
 def case_bad_profile(t):
     w = Worker(t, 'worker_e', 'rtmp://127.0.0.1:1/live/sinkkey',
-               profile='720p30')
-    t.check_eq(t.wait_exit(w.proc, 5), 78, '(e) unknown profile exits 78')
+               profile='720p30', vcodec='libnothing')
+    t.check_eq(t.wait_exit(w.proc, 5), 78, '(e) an unknown encoder exits 78')
     w.reader.join(timeout=5)
     st = w.status_list()[-1:]
     t.check(st and st[0][1]['error_class'] == ERR_CONFIG,

@@ -125,8 +125,9 @@ static void
 publish(RTMP *r, FILE *f)
 {
 	uint8_t		*buf;
-	uint64_t	 start;
-	uint32_t	 ts, first = 0;
+	uint64_t	 start, clock_ms = 0;
+	uint32_t	 ts, prev = 0;
+	int32_t		 step;
 	size_t		 len;
 	unsigned long	 ntags = 0;
 	bool		 have_first = false;
@@ -137,10 +138,16 @@ publish(RTMP *r, FILE *f)
 	start = now_ms();
 	while ((len = read_tag(f, buf, &ts)) > 0) {
 		if (!have_first) {
-			first = ts;
+			prev = ts;
 			have_first = true;
 		}
-		sleep_until_ms(start + (uint32_t)(ts - first));
+		/* a timestamp jump (test media made to have one) or a wrap
+		 * is sent at once, as an encoder would */
+		step = (int32_t)(ts - prev);
+		if (step > 0 && step <= 1000)
+			clock_ms += (uint32_t)step;
+		prev = ts;
+		sleep_until_ms(start + clock_ms);
 		drain_incoming(r);
 		if (!RTMP_IsConnected(r))
 			die("connection closed by the server");

@@ -53,7 +53,7 @@ static const struct {
 	{ "lisen: 0.0.0.0:1935\n",
 	  "t.yaml:1:1: lisen: unknown key (expected one of: listen, app, "
 	  "state_dir, http, http_token, http_token_file, log, streams, "
-	  "relay_queue, limits)" },
+	  "relay_queue, limits, profiles)" },
 	{ "log: { level: info, colour: red }\n",
 	  "t.yaml:1:21: log.colour: unknown key (expected one of: level, "
 	  "format, file)" },
@@ -311,7 +311,7 @@ static const struct {
 	{ "\"a\\nb\": 1\n",
 	  "t.yaml:1:1: a?b: unknown key (expected one of: listen, app, "
 	  "state_dir, http, http_token, http_token_file, log, streams, "
-	  "relay_queue, limits)" },
+	  "relay_queue, limits, profiles)" },
 	{ "app: \"a\\0b\"\n",
 	  "t.yaml:1:6: app: strings must not contain NUL characters" },
 	/* syntax errors keep libyaml's words and position */
@@ -941,6 +941,271 @@ cleanup(void)
 	rmdir(tmpdir);
 }
 
+/* profiles: */
+#define P1	"profiles:\n  low:\n"
+static const struct {
+	const char	*yaml;
+	const char	*err;
+} bad_profiles[] = {
+	{ P1 "    video: { codec: libx264, width: 641 }\n",
+	  "t.yaml:3:37: profiles.low.video.width: impossible size \"641\": "
+	  "must be even (4:2:0 chroma)" },
+	{ P1 "    video: { codec: libx264, height: 0 }\n",
+	  "t.yaml:3:38: profiles.low.video.height: impossible size \"0\" "
+	  "(expected 16 to 8192 pixels)" },
+	{ P1 "    video: { codec: libx264, width: 99999 }\n",
+	  "t.yaml:3:37: profiles.low.video.width: impossible size \"99999\" "
+	  "(expected 16 to 8192 pixels)" },
+	{ P1 "    video: { width: 640 }\n",
+	  "t.yaml:3:12: profiles.low.video.codec: missing codec (an encoder "
+	  "such as libx264, or copy)" },
+	{ P1 "    video: { codec: copy, width: 640 }\n",
+	  "t.yaml:3:27: profiles.low.video.width: video copy takes no other "
+	  "settings" },
+	{ P1 "    video: { codec: libx264, fps: 0 }\n",
+	  "t.yaml:3:35: profiles.low.video.fps: \"0\" is out of range (1 to "
+	  "240)" },
+	{ P1 "    video: { codec: libx264, fps: fast }\n",
+	  "t.yaml:3:35: profiles.low.video.fps: expected frames per second "
+	  "such as 30, 29.97 or 30000/1001, got \"fast\"" },
+	{ P1 "    video: { codec: libx264, bitrate: 800x }\n",
+	  "t.yaml:3:39: profiles.low.video.bitrate: expected bits per second "
+	  "such as 800k or 3M, got \"800x\"" },
+	{ P1 "    video: { codec: libx264, bitrate: 2M, maxrate: 1M }\n",
+	  "t.yaml:3:52: profiles.low.video.maxrate: maxrate (1000000 bit/s) "
+	  "is below bitrate (2000000 bit/s)" },
+	{ P1 "    video: { codec: libx264, bufsize: 2M }\n",
+	  "t.yaml:3:39: profiles.low.video.bufsize: bufsize needs maxrate" },
+	{ P1 "    video: { codec: libx264, keyint: 2x }\n",
+	  "t.yaml:3:38: profiles.low.video.keyint: expected seconds (2s), "
+	  "milliseconds (500ms) or frames (60), got \"2x\"" },
+	{ P1 "    video: { codec: libx264, keyint: 0.01s }\n",
+	  "t.yaml:3:38: profiles.low.video.keyint: \"0.01s\" is out of range "
+	  "(0.1s to 60s)" },
+	{ P1 "    video: { codec: libx264, sharpness: 3 }\n",
+	  "t.yaml:3:30: profiles.low.video.sharpness: unknown key (expected "
+	  "one of: codec, width, height, fps, bitrate, maxrate, bufsize, "
+	  "preset, tune, keyint, profile, level, pix_fmt)" },
+	{ P1 "    video: { codec: \"lib x264\" }\n",
+	  "t.yaml:3:21: profiles.low.video.codec: invalid codec \"lib x264\"" },
+	{ P1 "    audio: { codec: aac, channels: 9 }\n",
+	  "t.yaml:3:36: profiles.low.audio.channels: expected 1 to 8 "
+	  "channels, got \"9\"" },
+	{ P1 "    audio: { codec: aac, sample_rate: 44.1k }\n",
+	  "t.yaml:3:39: profiles.low.audio.sample_rate: expected a sample "
+	  "rate from 8000 to 192000, got \"44.1k\"" },
+	{ P1 "    audio: { codec: aac, bitrate: 2M }\n",
+	  "t.yaml:3:35: profiles.low.audio.bitrate: \"2M\" is out of range "
+	  "(6k to 1000k)" },
+	{ P1 "    audio: mute\n",
+	  "t.yaml:3:12: profiles.low.audio: expected copy or a mapping of "
+	  "audio settings" },
+	{ P1 "    subtitles: copy\n",
+	  "t.yaml:3:5: profiles.low.subtitles: unknown key (expected one of: "
+	  "from, video, audio)" },
+	{ P1 "    from: myspace\n",
+	  "t.yaml:3:11: profiles.low.from: unknown preset \"myspace\" "
+	  "(expected one of: youtube, twitch, facebook, kick)" },
+	{ P1 "    from: twitch\n    video: { bitrate: 8M }\n",
+	  "t.yaml:4:23: profiles.low.video.bitrate: bitrate (8000000 bit/s) "
+	  "is above the preset's maxrate (6000000 bit/s)" },
+	{ "profiles:\n  copy: { video: copy }\n",
+	  "t.yaml:2:3: profiles.copy: copy is built in and cannot be "
+	  "redefined" },
+	{ "profiles:\n  \"a b\": { video: copy }\n",
+	  "t.yaml:2:3: profiles.a b: invalid profile name \"a b\" (use A-Z "
+	  "a-z 0-9 _ -, 1 to 64 characters)" },
+	{ "profiles: [ low ]\n",
+	  "t.yaml:1:11: profiles: expected a mapping of profile names to "
+	  "profiles" },
+	/* profiles may follow the streams that use them */
+	{ R1 "      yt: { url: rtmp://x/y, profile: lw }\n"
+	  P1 "    video: copy\n",
+	  "t.yaml:5:39: streams.s1.relays.yt.profile: unknown profile "
+	  "\"lw\"" },
+	{ R1 "      yt: { url: rtmp://x/y, profile: \"l w\" }\n",
+	  "t.yaml:5:39: streams.s1.relays.yt.profile: invalid profile name "
+	  "\"l w\" (use A-Z a-z 0-9 _ -, 1 to 64 characters)" },
+};
+
+/* Refuses codec "nope" and, for an rtmp:// relay, audio codec libopus. */
+static int
+check_fake(const struct cfg_profile *p, const char *url, enum cfg_pf *f,
+    char *why, size_t whylen)
+{
+	if (url == NULL && p->video.codec != NULL &&
+	    strcmp(p->video.codec, "nope") == 0) {
+		*f = CFG_PF_VCODEC;
+		snprintf(why, whylen, "unknown encoder");
+		return -1;
+	}
+	if (url != NULL && strncmp(url, "rtmp://", 7) == 0 &&
+	    p->audio.codec != NULL && strcmp(p->audio.codec, "libopus") == 0) {
+		*f = CFG_PF_ACODEC;
+		snprintf(why, whylen, "flv cannot carry opus");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+test_profiles(void)
+{
+	static const char	 good[] =
+	    "profiles:\n"
+	    "  low:\n"
+	    "    video: { codec: libx264, width: 640, height: 360, fps: 30,\n"
+	    "             bitrate: 800k, maxrate: 1M, bufsize: 2M,\n"
+	    "             preset: veryfast, tune: zerolatency, keyint: 2s,\n"
+	    "             profile: main, level: \"3.1\", pix_fmt: yuv420p }\n"
+	    "    audio: { codec: aac, bitrate: 96k, sample_rate: 44100,\n"
+	    "             channels: 1 }\n"
+	    "  ntsc:\n"
+	    "    video: { codec: libx264, height: 480, fps: 30000/1001,\n"
+	    "             keyint: 60 }\n"
+	    "  pal: { video: { codec: libx265, fps: 29.97, keyint: 500ms } }\n"
+	    "  audio-only: { video: copy, audio: { codec: libopus } }\n"
+	    S1
+	    "    relays:\n"
+	    "      a: { url: rtmp://h/a/b, profile: low }\n"
+	    "      b: { url: \"srt://h:9000\", profile: audio-only }\n"
+	    "      c: { url: rtmp://h/a/c }\n";
+	const struct cfg_profile	*p;
+	const struct cfg_relay		*r;
+	struct cfg_err			 err;
+	struct cfg			*cfg = NULL, sentinel;
+	size_t				 i;
+	char				*y;
+
+	for (i = 0; i < sizeof(bad_profiles) / sizeof(bad_profiles[0]); i++) {
+		cfg = &sentinel;
+		memset(&err, 0, sizeof(err));
+		is_int(parse(bad_profiles[i].yaml, tmpdir, &cfg, &err), -1,
+		    "bad_profiles[%zu] fails", i);
+		ok(cfg == &sentinel, "bad_profiles[%zu] leaves *out alone", i);
+		is_str(err.msg, bad_profiles[i].err,
+		    "bad_profiles[%zu] message", i);
+	}
+	if (parse(good, tmpdir, &cfg, &err) == -1) {
+		ok(0, "profiles parse: %s", err.msg);
+		return;
+	}
+	is_int((int)cfg->nprofiles, 8, "four profiles and four presets");
+	p = cfg_profile_find(cfg, "low");
+	ok(p != NULL && strcmp(p->video.codec, "libx264") == 0 &&
+	    p->video.width == 640 && p->video.height == 360 &&
+	    p->video.fps_num == 30 && p->video.fps_den == 1 &&
+	    p->video.bitrate_bps == 800000 && p->video.maxrate_bps == 1000000 &&
+	    p->video.bufsize_bps == 2000000 &&
+	    strcmp(p->video.preset, "veryfast") == 0 &&
+	    strcmp(p->video.tune, "zerolatency") == 0 &&
+	    p->video.keyint_ms == 2000 && p->video.keyint_frames == 0 &&
+	    strcmp(p->video.profile, "main") == 0 &&
+	    strcmp(p->video.level, "3.1") == 0 &&
+	    strcmp(p->video.pix_fmt, "yuv420p") == 0, "low: video settings");
+	ok(p != NULL && strcmp(p->audio.codec, "aac") == 0 &&
+	    p->audio.bitrate_bps == 96000 && p->audio.sample_rate == 44100 &&
+	    p->audio.channels == 1, "low: audio settings");
+	ok(p != NULL && p->pos[CFG_PF_WIDTH].line == 3 &&
+	    p->pos[CFG_PF_WIDTH].col == 37, "low: width's position kept");
+	p = cfg_profile_find(cfg, "ntsc");
+	ok(p != NULL && p->video.width == 0 && p->video.height == 480 &&
+	    p->video.fps_num == 30000 && p->video.fps_den == 1001 &&
+	    p->video.keyint_frames == 60 && p->video.keyint_ms == 0 &&
+	    p->audio.codec == NULL, "ntsc: height alone, fps ratio, keyint "
+	    "frames, audio copied");
+	p = cfg_profile_find(cfg, "pal");
+	ok(p != NULL && p->video.fps_num == 2997 && p->video.fps_den == 100 &&
+	    p->video.keyint_ms == 500, "pal: decimal fps, keyint in ms");
+	p = cfg_profile_find(cfg, "audio-only");
+	ok(p != NULL && p->video.codec == NULL &&
+	    strcmp(p->audio.codec, "libopus") == 0, "audio-only: video copy");
+	ok(cfg_profile_find(cfg, "copy") == NULL, "copy is no profile entry");
+	p = cfg_profile_find(cfg, "twitch");
+	ok(p != NULL && p->line == 0 && p->video.width == 1280 &&
+	    p->video.maxrate_bps == 6000000 && p->video.keyint_ms == 2000 &&
+	    p->audio.bitrate_bps == 160000, "preset twitch is there");
+	r = &cfg->streams[0].relays[0];
+	ok(r->prof == cfg_profile_find(cfg, "low"), "relay a -> low");
+	ok(cfg->streams[0].relays[2].prof == NULL &&
+	    strcmp(cfg->streams[0].relays[2].profile, "copy") == 0,
+	    "relay c: copy");
+	is_int(cfg_profiles_check(cfg, check_fake, &err), 0,
+	    "check: opus over srt passes");
+	{
+		struct cfg_profile	*d = cfg_profile_dup(r->prof);
+
+		ok(d != NULL && d->video.codec != r->prof->video.codec &&
+		    cfg_profile_same(d, r->prof), "dup: a deep, equal copy");
+		ok(!cfg_profile_same(d, cfg_profile_find(cfg, "ntsc")) &&
+		    !cfg_profile_same(d, NULL) && cfg_profile_same(NULL, NULL),
+		    "same: other profiles and copy differ");
+		d->video.bitrate_bps++;
+		ok(!cfg_profile_same(d, r->prof), "same: one number differs");
+		cfg_profile_free(d);
+	}
+	cfg_free(cfg);
+
+	/* the check's refusals point at the setting or the relay's key */
+	y = strdup(good);
+	memcpy(strstr(y, "\"srt://h:9000\""), "\"rtmp://h/a/d\"", 14);
+	ok(parse(y, tmpdir, &cfg, &err) == 0, "opus over rtmp parses");
+	is_int(cfg_profiles_check(cfg, check_fake, &err), -1,
+	    "check: opus over rtmp fails");
+	is_str(err.msg, "t.yaml:19:42: streams.s1.relays.b.profile: profile "
+	    "\"audio-only\": flv cannot carry opus", "check: names the relay");
+	cfg_free(cfg);
+	memcpy(strstr(y, "libx265"), "nope   ", 7);
+	ok(parse(y, tmpdir, &cfg, &err) == 0, "codec nope parses");
+	is_int(cfg_profiles_check(cfg, check_fake, &err), -1,
+	    "check: codec nope fails");
+	is_str(err.msg, "t.yaml:12:26: profiles.pal.video.codec: unknown "
+	    "encoder", "check: names the codec");
+	cfg_free(cfg);
+	free(y);
+
+	/* one profile from a command line's settings */
+	{
+		struct cfg_profile	 q;
+
+		ok(cfg_profile_parse_spec("db1", "{ from: facebook, audio: "
+		    "{ codec: libopus } }", &q, &err) == 0 &&
+		    q.video.width == 1280 && q.video.bitrate_bps == 4000000 &&
+		    strcmp(q.audio.codec, "libopus") == 0 &&
+		    strcmp(q.name, "db1") == 0, "spec: from a preset");
+		cfg_profile_clear(&q);
+		is_int(cfg_profile_parse_spec("db2", "{ video: { codec: "
+		    "libx264, fps: 0 } }", &q, &err), -1, "spec: bad fps");
+		is_str(err.msg, "settings:1:33: profiles.db2.video.fps: \"0\" "
+		    "is out of range (1 to 240)", "spec: message names column");
+		is_int(cfg_profile_parse_spec("db3", "", &q, &err), -1,
+		    "spec: empty");
+		is_int(cfg_profile_parse_spec("db4", "{ video: copy", &q, &err),
+		    -1, "spec: not YAML");
+	}
+
+	/* presets: from: overrides, and a relay may name one directly */
+	ok(parse("profiles:\n  tw:\n    from: twitch\n"
+	    "    video: { height: 480, bitrate: 2M }\n    audio: copy\n"
+	    "  yt: { from: youtube, video: copy }\n"
+	    S1 "    relays:\n      a: { url: rtmp://h/a/b, profile: kick }\n",
+	    tmpdir, &cfg, &err) == 0, "presets parse");
+	p = cfg_profile_find(cfg, "tw");
+	ok(p != NULL && strcmp(p->video.codec, "libx264") == 0 &&
+	    p->video.width == 0 && p->video.height == 480 &&
+	    p->video.bitrate_bps == 2000000 && p->video.maxrate_bps == 6000000 &&
+	    strcmp(p->video.preset, "veryfast") == 0 && p->audio.codec == NULL &&
+	    p->line == 2, "from: twitch, two settings and audio overridden, height alone "
+	    "keeps the aspect");
+	p = cfg_profile_find(cfg, "yt");
+	ok(p != NULL && p->video.codec == NULL &&
+	    strcmp(p->audio.codec, "aac") == 0, "from: youtube, video copy");
+	ok(cfg->streams[0].relays[0].prof == cfg_profile_find(cfg, "kick") &&
+	    cfg->streams[0].relays[0].prof->video.maxrate_bps == 8000000,
+	    "a relay names preset kick");
+	cfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -965,6 +1230,7 @@ main(void)
 	test_key_file();
 	test_load();
 	test_ops();
+	test_profiles();
 	cleanup();
 	return tap_done();
 }

@@ -10,6 +10,7 @@
 #include "tap.h"
 
 #define S(x)	(x), sizeof(x) - 1
+#define IS(x)	{ (x), sizeof(x) - 1 }
 
 static int
 str_eq(const char *p, size_t n, const char *want)
@@ -20,7 +21,7 @@ str_eq(const char *p, size_t n, const char *want)
 static void
 test_hello(void)
 {
-	static const uint8_t	 want[] = { 1, 0, 0, 0, 6, 0,
+	static const uint8_t	 want[] = { IPC_VERSION, 0, 0, 0, 6, 0,
 	    'w', 'o', 'r', 'k', 'e', 'r' };
 	uint8_t			 buf[64];
 	struct ipc_hello	 h;
@@ -46,11 +47,16 @@ test_config(void)
 {
 	struct ipc_config	 c = {
 		S("studio"), S("youtube"), S("rtmp://h/live/secretkey12"),
-		S("copy"), 5000, 10000, 500, 30000, 1, 0
+		S("copy"), 5000, 10000, 500, 30000, 1, 0, { 0 }
 	}, d;
-	uint8_t			 buf[256];
+	const struct ipc_profile *q = &d.prof;
+	uint8_t			 buf[512];
 	int			 n, i, bad = 0;
 
+	c.prof = (struct ipc_profile){ 0, IS("libx264"), 640, 360, 30000,
+	    1001, 800000, 1000000, 2000000, 2000, 0, IS("veryfast"),
+	    IS("zerolatency"), IS("main"), IS("3.1"), IS("yuv420p"), 0,
+	    IS("aac"), 128000, 48000, 2 };
 	memset(&d, 0, sizeof(d));
 	n = ipc_config_pack(buf, sizeof(buf), &c);
 	ok(n > 0, "config: packs (%d bytes)", n);
@@ -62,6 +68,20 @@ test_config(void)
 	    d.connect_timeout_ms == 5000 && d.io_timeout_ms == 10000 &&
 	    d.backoff_min_ms == 500 && d.backoff_max_ms == 30000 &&
 	    d.log_level == 1 && d.log_format == 0, "config: round trip");
+	ok(q->video_copy == 0 && str_eq(q->vcodec.p, q->vcodec.len,
+	    "libx264") && q->width == 640 && q->height == 360 &&
+	    q->fps_num == 30000 && q->fps_den == 1001 &&
+	    q->vbitrate_bps == 800000 && q->maxrate_bps == 1000000 &&
+	    q->bufsize_bps == 2000000 && q->keyint_ms == 2000 &&
+	    q->keyint_frames == 0 &&
+	    str_eq(q->preset.p, q->preset.len, "veryfast") &&
+	    str_eq(q->tune.p, q->tune.len, "zerolatency") &&
+	    str_eq(q->vprofile.p, q->vprofile.len, "main") &&
+	    str_eq(q->level.p, q->level.len, "3.1") &&
+	    str_eq(q->pix_fmt.p, q->pix_fmt.len, "yuv420p") &&
+	    q->audio_copy == 0 && str_eq(q->acodec.p, q->acodec.len, "aac") &&
+	    q->abitrate_bps == 128000 && q->sample_rate == 48000 &&
+	    q->channels == 2, "config: profile round trip");
 	for (i = 0; i < n; i++)
 		bad += ipc_config_parse(buf, (size_t)i, &d) != -1;
 	is_int(bad, 0, "config: every truncation fails");
@@ -71,6 +91,17 @@ test_config(void)
 	for (i = 0; i < n; i++)
 		bad += ipc_config_pack(buf, (size_t)i, &c) != -1;
 	is_int(bad, 0, "config: pack fails in every smaller buffer");
+
+	/* a copy profile: unset strings pack as empty */
+	memset(&c.prof, 0, sizeof(c.prof));
+	c.prof.video_copy = c.prof.audio_copy = 1;
+	n = ipc_config_pack(buf, sizeof(buf), &c);
+	ok(n > 0 && ipc_config_parse(buf, (size_t)n, &d) == 0 &&
+	    q->video_copy == 1 && q->audio_copy == 1 && q->vcodec.len == 0 &&
+	    q->acodec.len == 0 && q->pix_fmt.len == 0, "config: copy profile");
+	buf[n - 1 - 4 * 3 - 2 - 1] = 2;		/* audio_copy */
+	is_int(ipc_config_parse(buf, (size_t)n, &d), -1,
+	    "config: a copy flag other than 0 or 1 fails");
 }
 
 static void
@@ -80,13 +111,13 @@ test_status(void)
 	struct ipc_status	 s = {
 		IPC_ST_LIVE, 0x1122334455667788ull, 2500, 2997,
 		123456789012ull, 42, 3, 1500, IPC_ERR_NETWORK,
-		"Connection refused", 18
+		"Connection refused", 18, 312, 7, 3
 	}, d;
 	uint8_t			 buf[512];
 	int			 n, i, bad = 0;
 
 	n = ipc_status_pack(buf, sizeof(buf), &s);
-	is_int(n, 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 1 + 2 + 18,
+	is_int(n, 1 + 8 + 4 + 4 + 8 + 8 + 4 + 4 + 1 + 2 + 18 + 4 + 8 + 8,
 	    "status: packed length");
 	ok(ipc_status_parse(buf, (size_t)n, &d) == 0 &&
 	    d.state == IPC_ST_LIVE && d.bytes_out == s.bytes_out &&
@@ -94,8 +125,9 @@ test_status(void)
 	    d.packets_out == s.packets_out && d.packets_dropped == 42 &&
 	    d.reconnects == 3 && d.state_ms == 1500 &&
 	    d.error_class == IPC_ERR_NETWORK &&
-	    str_eq(d.last_error, d.last_error_len, "Connection refused"),
-	    "status: round trip");
+	    str_eq(d.last_error, d.last_error_len, "Connection refused") &&
+	    d.speed_x100 == 312 && d.frames_dropped == 7 &&
+	    d.frames_duped == 3, "status: round trip");
 	for (i = 0; i < n; i++)
 		bad += ipc_status_parse(buf, (size_t)i, &d) != -1;
 	is_int(bad, 0, "status: every truncation fails");
