@@ -68,6 +68,7 @@ struct xcode {
 	bool			 need_key;	/* video decoder */
 	bool			 force_key;	/* video encoder */
 	bool			 resumed;	/* no duplicates for the gap */
+	bool			 audio_resync;	/* samples restart from the clock */
 	int64_t			 next_key;	/* keyint_ms without fps */
 	uint64_t		 now_ms;	/* of the current send */
 	int64_t			 jump_off_ms;	/* the last jump's new offset, */
@@ -569,13 +570,13 @@ xcode_video_cfr(struct xcode *x, AVFrame *f, int64_t pts)
 	int64_t		 slot, one_s = (int64_t)(per_ms * 1000) + 1;
 
 	slot = llrint((double)(pts - tr->t0_ms) * per_ms);
+	if (x->resumed && slot > tr->next)
+		tr->next = slot;	/* after a gap of ours: keep it, unfilled */
 	if (slot < tr->next - one_s || slot > tr->next + one_s) {
 		/* a jump: the timeline goes on from here */
 		tr->t0_ms = pts - (int64_t)llrint(tr->next / per_ms);
 		slot = tr->next;
 	}
-	if (x->resumed && slot > tr->next)
-		tr->next = slot;	/* after a gap: no duplicates to fill it */
 	x->resumed = false;
 	if (slot < tr->next) {
 		x->dropped++;	/* faster than the profile's rate */
@@ -600,6 +601,9 @@ xcode_video_vfr(struct xcode *x, AVFrame *f, int64_t pts)
 	struct xtrack	*tr = &x->tr[INPUT_VIDEO];
 	int64_t		 p = pts - tr->t0_ms;
 
+	if (x->resumed && p > tr->next)
+		tr->next = p;		/* after a gap of ours: keep it */
+	x->resumed = false;
 	if (p > tr->next + XCODE_JUMP_MS || p < tr->next - XCODE_JUMP_MS) {
 		tr->t0_ms = pts - tr->next;	/* a jump */
 		p = tr->next;
@@ -741,6 +745,13 @@ xcode_audio(struct xcode *x, AVFrame *in, int64_t pts)
 	if (tr->base_ms == INT64_MIN) {
 		tr->base_ms = pts;
 		tr->next = 0;
+		tr->expect_us = pts * 1000;
+	}
+	if (x->audio_resync) {
+		/* after a gap of ours: the sample count follows the clock */
+		x->audio_resync = false;
+		if ((pts - tr->base_ms) * c->sample_rate / 1000 > tr->next)
+			tr->next = (pts - tr->base_ms) * c->sample_rate / 1000;
 		tr->expect_us = pts * 1000;
 	}
 	tol_ms = 2 * 1000 * (int64_t)c->frame_size / c->sample_rate;
@@ -911,10 +922,16 @@ xcode_resume(struct xcode *x)
 {
 	if (x == NULL)
 		return;
-	x->need_key = x->force_key = x->resumed = true;
+	x->need_key = x->force_key = x->resumed = x->audio_resync = true;
 	x->hold_audio = x->tr[INPUT_VIDEO].enc != NULL &&
 	    x->tr[INPUT_AUDIO].enc != NULL;
 	x->anchored = false;
+	/* the input's gap is ours (not live), not a jump of the source's
+	 * clock: both tracks keep their offsets, so they keep the gap alike */
+	x->tr[INPUT_VIDEO].have_last = x->tr[INPUT_AUDIO].have_last = false;
+	x->jump_valid = false;
+	if (x->fifo != NULL)
+		av_audio_fifo_reset(x->fifo);
 	if (x->tr[INPUT_VIDEO].dec != NULL)
 		avcodec_flush_buffers(x->tr[INPUT_VIDEO].dec);
 }
