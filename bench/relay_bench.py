@@ -383,6 +383,21 @@ def run_one(args, src, server, n, hook=None):
 
 # -- profile -----------------------------------------------------------
 
+class Tee:
+    """stdout to the terminal and to a file."""
+
+    def __init__(self, *outs):
+        self.outs = outs
+
+    def write(self, text):
+        for o in self.outs:
+            o.write(text)
+
+    def flush(self):
+        for o in self.outs:
+            o.flush()
+
+
 def private_by_mapping(pid):
     """Prints where a process's private memory is (smaps), the number of
     shared objects it maps and the dynamic loader's statistics of one
@@ -423,6 +438,16 @@ def profile_hook(seconds):
         subprocess.run(['perf', 'record', '-q', '-g', '-F', '999', '-o', data,
                         '-p', pids, '--', 'sleep', str(seconds)],
                        stderr=subprocess.DEVNULL)
+        print('## from publish to live relays (the supervisor\'s log)')
+        with open(os.path.join(d, 'server.log')) as f:
+            for line in f:
+                if any(f'event={e} ' in line for e in (
+                        'publish.started', 'relay.spawned', 'relay.started',
+                        'relay.connecting', 'relay.live')):
+                    k = dict(x.split('=', 1) for x in line.split()
+                             if '=' in x)
+                    print(k.get('ts'), k.get('event'), k.get('relay', ''))
+        print()
         private_by_mapping(worker)
         out = os.path.join(d, 'strace-tt-worker.txt')
         subprocess.run(['timeout', '-s', 'INT', '1', 'strace', '-tt', '-f',
@@ -452,15 +477,76 @@ def profile_hook(seconds):
                     if l.strip() and not l.startswith('#')]
             print(f'## perf report --sort {sort} (top 30)')
             print('\n'.join(rows[:30]) + '\n')
-        r = subprocess.run(['perf', 'report', '-i', data, '--stdio',
-                            '--no-children', '--comm', 'mirroring-worke',
-                            '-G', '--percent-limit', '3'],
-                           capture_output=True, text=True)
-        print('## call graph of the worker (entries over 3 %)')
-        print('\n'.join(l for l in r.stdout.splitlines()[:120]
-                        if not l.startswith('#')))
+        calls = ('ksys_read', '__x64_sys_futex', '__x64_sys_sendto',
+                 '__x64_sys_poll', '__x64_sys_readv', '__x64_sys_writev',
+                 '__x64_sys_epoll_wait', '__x64_sys_epoll_ctl',
+                 '__x64_sys_ioctl', 'finish_task_switch.isra.0')
+        for comm in ('mirroring-worke', 'mirroring'):
+            r = subprocess.run(['perf', 'report', '-i', data, '--stdio',
+                                '--children', '-g', 'none', '--comm', comm,
+                                '--percentage', 'relative', '--sort', 'sym'],
+                               capture_output=True, text=True)
+            rows = [l for l in r.stdout.splitlines()
+                    if l.split()[-1:] and l.split()[-1] in calls]
+            print(f'## {comm}: share of its own samples spent in each system '
+                  'call, callees included (perf report --children)')
+            print('\n'.join(rows) + '\n')
         log(f'profile kept in {d}')
     return hook
+
+
+def nodelay_check(src):
+    """libavformat's RTMP client with and without TCP_NODELAY: time from
+    starting `ffmpeg -c copy -f flv rtmp://…` to its first media message at
+    the sink, and the CPU of a 20 s real-time copy of the source."""
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, os.path.join(HERE,
+                                                          'rtmp_sink.py'),
+                             '--port', str(port)],
+                            stdout=subprocess.PIPE, text=True)
+    sink.stdout.readline()
+    starts, cpu = {}, {}
+    for i, opt in enumerate(([], ['-tcp_nodelay', '1']) * 3):
+        name = f'{"nodelay" if opt else "nagle"}-{i}'
+        starts[name] = time.monotonic()
+        subprocess.run(['ffmpeg', '-nostdin', '-v', 'error', '-i', src,
+                        '-t', '1', '-c', 'copy'] + opt +
+                       ['-f', 'flv', f'rtmp://127.0.0.1:{port}/sink/{name}'])
+    for opt in ([], ['-tcp_nodelay', '1']):
+        p = subprocess.Popen(['ffmpeg', '-nostdin', '-v', 'error', '-re',
+                              '-i', src, '-t', '20', '-c', 'copy'] + opt +
+                             ['-f', 'flv', f'rtmp://127.0.0.1:{port}/sink/'
+                              f'cpu{len(opt)}'])
+        _, _, ru = os.wait4(p.pid, 0)
+        p.returncode = 0
+        cpu[bool(opt)] = ru.ru_utime + ru.ru_stime
+    sink.send_signal(signal.SIGTERM)
+    out, _ = sink.communicate(timeout=10)
+    first = {}
+    for e in (json.loads(line) for line in out.splitlines() if line):
+        if e['ev'] == 'media' and e['name'] in starts:
+            kind = e['name'].split('-')[0]
+            first.setdefault(kind, []).append(e['t'] - starts[e['name']])
+    print('## libavformat RTMP client, Nagle on (its default) vs '
+          '-tcp_nodelay 1')
+    for kind, nodelay in (('nagle', False), ('nodelay', True)):
+        ts = first.get(kind, [])
+        print(f'{kind:8s} first media after start: '
+              + ' '.join(f'{t:.3f}' for t in ts) + ' s; CPU of a 20 s '
+              f'real-time copy: {cpu[nodelay]:.2f} s')
+    print()
+
+
+def nginx_strace_hook(d, root):
+    """strace -c of the nginx worker (it does all the relaying of (a))."""
+    worker = next(p for p in tree(root) if p != root)
+    out = os.path.join(d, 'strace-nginx.txt')
+    log(f'strace -c of the nginx worker ({worker}) for 10 s')
+    subprocess.run(['timeout', '-s', 'INT', '10', 'strace', '-c', '-f',
+                    '-o', out, '-p', str(worker)], stderr=subprocess.DEVNULL)
+    with open(out) as f:
+        print(f'## for comparison, syscalls of the nginx worker of (a) '
+              f'(ingest and every push) in 10 s\n{f.read()}')
 
 
 # -- report --------------------------------------------------------------
@@ -477,12 +563,36 @@ def fmt_s(x):
     return '–' if x is None else f'{x:.2f}'
 
 
-def report(args, rs, counts, rates, started):
+def median_runs(passes):
+    """One result per (server, relays): the median of each figure over
+    the passes, with the CPU's lowest and highest kept."""
+    out = {}
+    for key in passes[0]:
+        rows = [p[key] for p in passes]
+        r = dict(rows[0])
+        for f, v in rows[0].items():
+            vals = [x[f] for x in rows if x[f] is not None]
+            if isinstance(v, (int, float)) and not isinstance(v, bool) \
+                    and vals:
+                r[f] = statistics.median(vals)
+        r['ok'] = all(x['ok'] for x in rows)
+        r['sinks_live'] = min(x['sinks_live'] for x in rows)
+        r['cpu_lo'] = min(x['cpu_per_min'] for x in rows)
+        r['cpu_hi'] = max(x['cpu_per_min'] for x in rows)
+        out[key] = r
+    return out
+
+
+def report(args, passes, counts, rates, started):
+    rs = median_runs(passes)
+    many = len(passes) > 1
     L = []
     L.append(f'Source: 1920x1080 30 fps H.264 {rates[0]:.0f} kbit/s + AAC '
              f'128 kbit/s, {rates[1]:.1f} messages/s; steady window '
              f'{args.window} s after {args.warmup} s; '
-             f'{os.cpu_count()} CPUs; run {started} UTC.')
+             f'{os.cpu_count()} CPUs; run {started} UTC' +
+             (f'; every figure is the median of {len(passes)} interleaved '
+              'passes, CPU with its lowest–highest.' if many else '.'))
     L.append('')
     L.append('| server | relays | CPU-s / stream-min | per relay | '
              'of it the root process | context switches/s | '
@@ -497,7 +607,9 @@ def report(args, rs, counts, rates, started):
             sinks = '' if r['sinks_live'] == n else \
                 f' ({r["sinks_live"]}/{n} sinks)'
             L.append(
-                f'| {LABEL[s]} | {n} | {r["cpu_per_min"]:.2f} | '
+                f'| {LABEL[s]} | {n} | {r["cpu_per_min"]:.2f}'
+                + (f' ({r["cpu_lo"]:.2f}–{r["cpu_hi"]:.2f})' if many else '')
+                + ' | '
                 f'{r["cpu_per_min"] / n:.3f} | '
                 f'{r["root_cpu_per_min"]:.2f} | '
                 f'{r["ctxsw_per_s"]:.0f} | '
@@ -525,11 +637,14 @@ def report(args, rs, counts, rates, started):
     L.append(f'Each extra relay (slope from {lo} to {hi} relays), '
              'CPU-s per stream-minute:')
     L.append('')
-    L.append('| server | extra relay | mirroring / this |')
-    L.append('|---|---:|---:|')
+    L.append('| server | extra relay | mirroring / this |' +
+             (' each pass |' if many else ''))
+    L.append('|---|---:|---:|' + ('---|' if many else ''))
     for s in SERVERS:
         ratio = m['mirroring'] / m[s] if m[s] > 0 else float('inf')
-        L.append(f'| {LABEL[s]} | {m[s]:.3f} | {ratio:.2f}x |')
+        each = ', '.join(f'{marginal(p, s, counts):.3f}' for p in passes)
+        L.append(f'| {LABEL[s]} | {m[s]:.3f} | {ratio:.2f}x |' +
+                 (f' {each} |' if many else ''))
     L.append('')
     pss = {n: rs[('mirroring', n)]['worker_pss_kib'] / 1024 for n in counts}
     ra = m['mirroring'] / m['nginx-ffmpeg'] if m['nginx-ffmpeg'] > 0 else None
@@ -589,7 +704,9 @@ def main():
                     help='meson build folder (default: build)')
     ap.add_argument('--relays', default='1,4,8')
     ap.add_argument('--warmup', type=int, default=10)
-    ap.add_argument('--window', type=int, default=45)
+    ap.add_argument('--window', type=int, default=40)
+    ap.add_argument('--repeat', type=int, default=2,
+                    help='interleaved passes; figures are their medians')
     ap.add_argument('--source-seconds', type=int, default=60)
     ap.add_argument('--cache', default=os.path.join(HERE, '.media'))
     ap.add_argument('--only', help='comma-separated subset of ' +
@@ -624,25 +741,44 @@ def main():
             if shutil.which(tool) is None:
                 sys.exit(f'relay_bench: --profile needs {tool}')
         args.keep = True
-        print(json.dumps(run_one(args, src, 'mirroring', args.profile,
-                                 profile_hook(20))))
+        out = os.path.join(HERE, 'profile.txt')
+        with open(out, 'w') as f:
+            real = sys.stdout
+            sys.stdout = Tee(real, f)
+            try:
+                print(f'# bench/relay_bench.py --profile {args.profile}, '
+                      f'{started} UTC\n')
+                print(json.dumps(run_one(args, src, 'mirroring',
+                                         args.profile, profile_hook(20))))
+                print(json.dumps(run_one(args, src, 'nginx-push',
+                                         args.profile, nginx_strace_hook)))
+                nodelay_check(src)
+            finally:
+                sys.stdout = real
+        log(f'profile written to {out}')
         return
-    rs = {}
+    passes = []
     # interleaved: every server at one relay count before the next count,
-    # the order rotating so none always runs right after the encoder
-    for k, n in enumerate(counts):
-        for i in range(len(servers)):
-            s = servers[(i + k) % len(servers)]
-            rs[(s, n)] = run_one(args, src, s, n)
+    # the order rotating so none always runs right after the encoder; the
+    # whole cycle once per --repeat
+    for rep in range(args.repeat):
+        rs = {}
+        for k, n in enumerate(counts):
+            for i in range(len(servers)):
+                s = servers[(i + k + rep) % len(servers)]
+                rs[(s, n)] = run_one(args, src, s, n)
+        passes.append(rs)
     if set(servers) != set(SERVERS):
-        for key, r in sorted(rs.items()):
-            print(json.dumps(r))
+        for rs in passes:
+            for key, r in sorted(rs.items()):
+                print(json.dumps(r))
         return
-    text = report(args, rs, counts, rates, started)
+    text = report(args, passes, counts, rates, started)
     print(text)
     with open(args.out, 'w') as f:
-        f.write('# Relay benchmark results\n\nWritten by `bench/relay_bench.py '
-                + ' '.join(sys.argv[1:]) + '`.\n\n' + text)
+        f.write('# Relay benchmark results\n\nWritten by '
+                '`bench/relay_bench.py ' + ' '.join(sys.argv[1:]) +
+                '`.\n\n' + text)
     if args.readme:
         update_readme(os.path.join(HERE, 'README.md'), text)
 
