@@ -39,6 +39,8 @@ static const char *const relay_states[] = {
 };
 
 static void	relay_spawn(struct relay *);
+static void	relay_flush(struct relay *);
+static void	relay_on_drained(struct bufferevent *, void *);
 static void	relay_on_read(struct bufferevent *, void *);
 static void	relay_on_event(struct bufferevent *, short, void *);
 static void	relay_on_timer(evutil_socket_t, short, void *);
@@ -179,7 +181,11 @@ relay_schedule(struct relay *r, uint64_t now, unsigned *delay_ms)
 static int
 relay_add(struct relay *r, uint16_t type, const void *p, size_t n)
 {
-	return ipc_ev_add(bufferevent_get_output(r->bev), type, r->id, p, n);
+	if (ipc_ev_add(bufferevent_get_output(r->bev), type, r->id, p, n) ==
+	    -1)
+		return -1;
+	relay_flush(r);
+	return 0;
 }
 
 static struct ipc_str
@@ -350,8 +356,9 @@ relay_spawn(struct relay *r)
 		kill(pid, SIGKILL);	/* restarted when reaped */
 		return;
 	}
-	bufferevent_setcb(r->bev, relay_on_read, NULL, relay_on_event, r);
-	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(r->bev, relay_on_read, relay_on_drained,
+	    relay_on_event, r);
+	bufferevent_enable(r->bev, EV_READ);	/* writes: relay_flush */
 	log_info("relay.spawned", "stream=%s relay=%s worker_pid=%ld "
 	    "attempt=%u queue_bytes=%zu url=%s", r->stream_name, r->name,
 	    (long)pid, r->attempts, r->budget_bytes, MASK(r->url));
@@ -399,7 +406,40 @@ relay_send(struct relay *r, struct tag *t)
 		log_error("relay.ipc_failed", "stream=%s relay=%s err=%s",
 		    r->stream_name, r->name, "out of memory");
 		kill(r->pid, SIGKILL);	/* its stream is out of sync */
+		return;
 	}
+	relay_flush(r);
+}
+
+/*
+ * Writes what is queued now, and arms the write event only while a backlog
+ * remains (rare: the worker's reader thread reads all the time).  Letting
+ * the bufferevent write each message would add and remove the write event,
+ * two epoll_ctl calls, per message and relay.  A write error is left to the
+ * bufferevent: it reports it to relay_on_event.
+ */
+static void
+relay_flush(struct relay *r)
+{
+	struct evbuffer	*out = bufferevent_get_output(r->bev);
+	int		 n;
+
+	if (bufferevent_get_enabled(r->bev) & EV_WRITE)
+		return;			/* a backlog: libevent writes it */
+	/* a socket bufferevent freezes its output's front: only it drains */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(r->bev));
+	evbuffer_freeze(out, 1);
+	if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+	    evbuffer_get_length(out) > 0)
+		bufferevent_enable(r->bev, EV_WRITE);
+}
+
+/* The backlog is written: back to writing directly. */
+static void
+relay_on_drained(struct bufferevent *bev, void *arg)
+{
+	bufferevent_disable(bev, EV_WRITE);
 }
 
 static void
