@@ -21,7 +21,10 @@ static const char usage[] =
     "usage: mirroring history [STREAM] [-c FILE] [--json] [--limit N]\n"
     "  Past and live publishes, newest first (default the last 20):\n"
     "  start and end time, duration, client, bytes received, why it "
-    "ended.\n";
+    "ended,\n"
+    "  and under each what its relays sent (bytes, packets, drops, "
+    "reconnects,\n"
+    "  worker restarts, last error).\n";
 
 static void
 cli_history_time(char *buf, size_t len, int64_t s)
@@ -38,7 +41,8 @@ cli_history_time(char *buf, size_t len, int64_t s)
 static void
 cli_history_json(const struct db_session *v, size_t n)
 {
-	size_t	i;
+	const struct db_relay_session	*r;
+	size_t				 i, j;
 
 	printf("{\"sessions\":[");
 	for (i = 0; i < n; i++) {
@@ -57,7 +61,23 @@ cli_history_json(const struct db_session *v, size_t n)
 		printf(",\"bytes_in\":%lld,\"end_reason\":",
 		    (long long)v[i].bytes_in);
 		cli_json_str(v[i].end_reason);
-		printf("}");
+		printf(",\"relays\":[");
+		for (j = 0; j < v[i].nrelays; j++) {
+			r = &v[i].relays[j];
+			printf("%s{\"relay\":", j > 0 ? "," : "");
+			cli_json_str(r->relay);
+			printf(",\"started_at\":%lld,\"ended_at\":%lld,"
+			    "\"bytes_out\":%lld,\"packets_out\":%lld,"
+			    "\"dropped\":%lld,\"reconnects\":%lld,"
+			    "\"restarts\":%lld,\"last_error\":",
+			    (long long)r->started_s, (long long)r->ended_s,
+			    (long long)r->bytes_out, (long long)r->packets_out,
+			    (long long)r->dropped, (long long)r->reconnects,
+			    (long long)r->restarts);
+			cli_json_str(r->last_error);
+			printf("}");
+		}
+		printf("]}");
 	}
 	printf("]}\n");
 }
@@ -65,9 +85,10 @@ cli_history_json(const struct db_session *v, size_t n)
 static void
 cli_history_text(const struct db_session *v, size_t n)
 {
-	char		started[32], ended[32];
-	int64_t		d;
-	size_t		i;
+	const struct db_relay_session	*r;
+	char				 started[32], ended[32];
+	int64_t				 d;
+	size_t				 i, j;
 
 	if (n == 0) {
 		printf("no publishes recorded\n");
@@ -89,6 +110,16 @@ cli_history_text(const struct db_session *v, size_t n)
 		    "%s\n", v[i].stream, started, ended, (long long)(d / 3600),
 		    (long long)(d / 60 % 60), (long long)(d % 60), v[i].client,
 		    (long long)v[i].bytes_in, v[i].end_reason);
+		for (j = 0; j < v[i].nrelays; j++) {
+			r = &v[i].relays[j];
+			printf("  relay %-16s %12lld bytes  %lld packets  "
+			    "dropped %lld  reconnects %lld  restarts %lld%s%s\n",
+			    r->relay, (long long)r->bytes_out,
+			    (long long)r->packets_out, (long long)r->dropped,
+			    (long long)r->reconnects, (long long)r->restarts,
+			    r->last_error[0] != '\0' ? "  last error: " : "",
+			    r->last_error);
+		}
 	}
 }
 

@@ -32,6 +32,7 @@ enum db_op_type {
 	DB_OP_START,
 	DB_OP_END,
 	DB_OP_TOUCH,
+	DB_OP_RELAY,
 };
 
 struct db_op {
@@ -41,6 +42,7 @@ struct db_op {
 	char		*text;		/* START: client address; END: reason */
 	int64_t		 ts_s;
 	int64_t		 bytes_in;	/* END */
+	struct db_relay_session rs;	/* RELAY: name = relay, text = error */
 	TAILQ_ENTRY(db_op) entry;
 };
 
@@ -931,13 +933,60 @@ db_session_fill(struct db_session *v, sqlite3_stmt *st)
 	    v->end_reason == NULL ? -1 : 0;
 }
 
+/* The relay rows of publish s, oldest first, into s->relays. */
+static int
+db_relay_sessions_load(struct db *db, struct db_session *s, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt		*st;
+	struct db_relay_session	*r, *tmp;
+	size_t			 cap = 0;
+	int			 rc;
+
+	if (db_prepare(db, &st, "SELECT relay, last_error, started_at, "
+	    "ended_at, bytes_out, packets_out, dropped, reconnects, restarts "
+	    "FROM relay_sessions WHERE session_id = ?1 ORDER BY rowid", "s",
+	    s->id) != SQLITE_OK)
+		return db_fail(db, "relay sessions", err, errlen);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (s->nrelays == cap) {
+			cap = cap == 0 ? 4 : cap * 2;
+			if ((tmp = reallocarray(s->relays, cap,
+			    sizeof(*tmp))) == NULL)
+				break;
+			s->relays = tmp;
+		}
+		r = &s->relays[s->nrelays];
+		r->relay = strdup((const char *)sqlite3_column_text(st, 0));
+		r->last_error = strdup((const char *)sqlite3_column_text(st,
+		    1));
+		r->started_s = sqlite3_column_int64(st, 2);
+		r->ended_s = sqlite3_column_int64(st, 3);
+		r->bytes_out = sqlite3_column_int64(st, 4);
+		r->packets_out = sqlite3_column_int64(st, 5);
+		r->dropped = sqlite3_column_int64(st, 6);
+		r->reconnects = sqlite3_column_int64(st, 7);
+		r->restarts = sqlite3_column_int64(st, 8);
+		s->nrelays++;
+		if (r->relay == NULL || r->last_error == NULL)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW) {
+		db_errf(err, errlen, "relay sessions: %s", strerror(ENOMEM));
+		return -1;
+	}
+	return rc == SQLITE_DONE ? 0 : db_fail(db, "relay sessions", err,
+	    errlen);
+}
+
 int
 db_sessions_list(struct db *db, const char *stream, unsigned limit,
     struct db_session **out, size_t *n, char *err, size_t errlen)
 {
 	sqlite3_stmt		*st;
 	struct db_session	*v = NULL, *tmp;
-	size_t			 nv = 0, cap = 0;
+	size_t			 nv = 0, cap = 0, i;
 	int			 rc;
 
 	if (db_prepare(db, &st, "SELECT id, key_name, client_addr, "
@@ -961,6 +1010,11 @@ db_sessions_list(struct db *db, const char *stream, unsigned limit,
 		goto fail;
 	}
 	sqlite3_finalize(st);
+	for (i = 0; i < nv; i++)
+		if (db_relay_sessions_load(db, &v[i], err, errlen) == -1) {
+			db_sessions_free(v, nv);
+			return -1;
+		}
 	*out = v;
 	*n = nv;
 	return 0;
@@ -975,13 +1029,18 @@ fail:
 void
 db_sessions_free(struct db_session *v, size_t n)
 {
-	size_t	i;
+	size_t	i, j;
 
 	for (i = 0; i < n; i++) {
 		free(v[i].id);
 		free(v[i].stream);
 		free(v[i].client);
 		free(v[i].end_reason);
+		for (j = 0; j < v[i].nrelays; j++) {
+			free(v[i].relays[j].relay);
+			free(v[i].relays[j].last_error);
+		}
+		free(v[i].relays);
 	}
 	free(v);
 }
@@ -1169,6 +1228,25 @@ db_key_touch(struct db *db, const char *key_name, int64_t ts_s)
 	db_queue_add(db, op, op->name != NULL);
 }
 
+void
+db_relay_session(struct db *db, const char *session_id,
+    const struct db_relay_session *rs)
+{
+	struct db_op	*op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL) {
+		db->ndropped++;
+		return;
+	}
+	op->type = DB_OP_RELAY;
+	op->rs = *rs;
+	op->id = strdup(session_id);
+	op->name = strdup(rs->relay);
+	op->text = strdup(rs->last_error != NULL ? rs->last_error : "");
+	db_queue_add(db, op, op->id != NULL && op->name != NULL &&
+	    op->text != NULL);
+}
+
 int
 db_sessions_recover(struct db *db, int64_t now_s, char *err, size_t errlen)
 {
@@ -1196,6 +1274,14 @@ db_op_run(struct db *db, const struct db_op *op)
 		return db_run(db, "UPDATE keys SET last_active_at = "
 		    "max(coalesce(last_active_at, 0), ?2) WHERE name = ?1",
 		    "si", op->name, op->ts_s);
+	case DB_OP_RELAY:
+		return db_run(db, "INSERT INTO relay_sessions (session_id, "
+		    "relay, started_at, ended_at, bytes_out, packets_out, "
+		    "dropped, reconnects, restarts, last_error) VALUES (?1, "
+		    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", "ssiiiiiiis",
+		    op->id, op->name, op->rs.started_s, op->rs.ended_s,
+		    op->rs.bytes_out, op->rs.packets_out, op->rs.dropped,
+		    op->rs.reconnects, op->rs.restarts, op->text);
 	}
 	return SQLITE_MISUSE;
 }
@@ -1210,6 +1296,8 @@ db_op_what(const struct db_op *op)
 		return "session end";
 	case DB_OP_TOUCH:
 		return "key touch";
+	case DB_OP_RELAY:
+		return "relay session";
 	}
 	return "?";
 }

@@ -101,6 +101,15 @@ int		 db_relay_set_enabled(struct db *, const char *stream,
 int		 db_relay_rm(struct db *, const char *stream, const char *name,
 		    char *err, size_t errlen);
 
+/* What one relay did during one publish (table relay_sessions). */
+struct db_relay_session {
+	char		*relay;
+	char		*last_error;	/* masked; "" for none */
+	int64_t		 started_s, ended_s;
+	int64_t		 bytes_out, packets_out, dropped;
+	int64_t		 reconnects, restarts;
+};
+
 /* One publish of the history, newest first. */
 struct db_session {
 	char		*id;
@@ -110,6 +119,8 @@ struct db_session {
 	int64_t		 started_s;	/* unix seconds */
 	int64_t		 ended_s;	/* 0 while live */
 	int64_t		 bytes_in;
+	struct db_relay_session *relays;	/* oldest first */
+	size_t		 nrelays;
 };
 
 /* The last limit publishes of stream (all when NULL), newest first; *out
@@ -147,6 +158,9 @@ void		 db_session_start(struct db *, const char *id,
 void		 db_session_end(struct db *, const char *id, int64_t end_s,
 		    uint64_t bytes_in, const char *reason);
 void		 db_key_touch(struct db *, const char *key_name, int64_t ts_s);
+/* Queues the row of relay rs of publish session_id (strings copied). */
+void		 db_relay_session(struct db *, const char *session_id,
+		    const struct db_relay_session *rs);
 /* Marks sessions left open by a crash as ended ("supervisor restarted"). */
 int		 db_sessions_recover(struct db *, int64_t now_s, char *err,
 		    size_t errlen);

@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "common/wire.h"
 #include "config/cfg.h"
+#include "supervisor/db.h"
 #include "supervisor/relay.h"
 #include "supervisor/server.h"
 #include "supervisor/stream.h"
@@ -96,6 +97,8 @@ relay_new(struct stream *st, const struct cfg_relay *cr)
 	r->backoff_ms = RELAY_BACKOFF_MIN_MS;
 	r->budget_bytes = relay_budget(st->srv, cr);
 	r->stats_ms = util_mono_ms();	/* first stats line after a period */
+	r->started_s = util_wall_s();
+	snprintf(r->session_id, sizeof(r->session_id), "%s", st->id);
 	if ((r->stream_name = strdup(st->name)) == NULL ||
 	    (r->name = strdup(cr->name)) == NULL ||
 	    (r->url = strdup(cr->url.value)) == NULL ||
@@ -327,6 +330,7 @@ relay_spawn(struct relay *r)
 	r->hello = false;
 	r->dropping = false;
 	r->prev_bytes_out += r->status.bytes_out;
+	r->prev_packets_out += r->status.packets_out;
 	r->prev_dropped += r->status.packets_dropped;
 	r->prev_reconnects += r->status.reconnects;
 	memset(&r->status, 0, sizeof(r->status));
@@ -548,8 +552,23 @@ relay_on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 relay_gone(struct relay *r)
 {
-	struct server	*srv = r->srv;
+	struct server		*srv = r->srv;
+	struct db_relay_session	 rs = {
+		.relay = r->name,
+		.last_error = r->last_error,
+		.started_s = r->started_s,
+		.ended_s = util_wall_s(),
+		.bytes_out = (int64_t)(r->prev_bytes_out + r->status.bytes_out),
+		.packets_out = (int64_t)(r->prev_packets_out +
+		    r->status.packets_out),
+		.dropped = (int64_t)(r->prev_dropped +
+		    r->status.packets_dropped + r->dropped),
+		.reconnects = r->prev_reconnects + r->status.reconnects,
+		.restarts = r->attempts > 0 ? r->attempts - 1 : 0,
+	};
 
+	/* the worker's last STATUS is in: the relay's history row */
+	db_relay_session(srv->db, r->session_id, &rs);
 	TAILQ_REMOVE(&srv->draining, r, entry);
 	relay_free(r);
 	server_relay_gone(srv);

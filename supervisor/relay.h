@@ -61,8 +61,11 @@ struct relay {
 	/* what earlier workers of this relay reported (metrics counters
 	 * keep counting across restarts) */
 	uint64_t		 prev_bytes_out;
+	uint64_t		 prev_packets_out;
 	uint64_t		 prev_dropped;
 	uint32_t		 prev_reconnects;
+	char			 session_id[33];	/* the publish's history row */
+	int64_t			 started_s;	/* unix seconds */
 	struct ipc_status	 status;	/* latest from the worker */
 	char			 last_error[IPC_STATUS_ERR_MAX + 1];
 };

@@ -5,6 +5,7 @@
  * starts at 0 with A/V offsets kept and dts monotonic, and resumes at a
  * video keyframe.  Knows nothing of IPC, backoff or status.
  */
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -154,7 +155,7 @@ output_open(struct output *o, const struct input *in, bool resuming,
 	return 0;
 fail:
 	av_dict_free(&opts);
-	output_close(o, false, 0);
+	output_close(o, false, 0, NULL);
 	return ret;
 }
 
@@ -209,20 +210,33 @@ drop:
 }
 
 int
-output_close(struct output *o, bool trailer, uint32_t timeout_ms)
+output_close(struct output *o, bool trailer, uint32_t timeout_ms,
+    int64_t *bytes)
 {
-	int	ret = 0, r;
+	struct stat	sb;
+	int64_t		n;
+	int		ret = 0, r;
 
+	if (bytes != NULL)
+		*bytes = 0;
 	if (o->oc == NULL)
 		return 0;
 	o->deadline_ms = util_mono_ms() + timeout_ms;
 	if (trailer)
 		ret = av_write_trailer(o->oc);
+	n = output_bytes(o);
 	if (!(o->oc->oformat->flags & AVFMT_NOFILE) &&
 	    (r = avio_closep(&o->oc->pb)) < 0 && ret == 0)
 		ret = r;
+	/* a muxer that seeks back (Matroska, MP4) leaves the position short
+	 * of the end: a file's size is what was written */
+	if (output_url_kind(o->cfg->url) == OUTPUT_FILE &&
+	    stat(o->path, &sb) == 0)
+		n = sb.st_size;
 	avformat_free_context(o->oc);
 	o->oc = NULL;
+	if (bytes != NULL)
+		*bytes = n;
 	return ret;
 }
 

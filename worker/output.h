@@ -55,7 +55,8 @@ int	output_open(struct output *, const struct input *, bool resuming,
 int	output_write(struct output *, AVPacket *pkt);
 /* Writes the trailer when asked (blocking up to timeout_ms), closes.
  * Returns 0 or the first AVERROR. */
-int	output_close(struct output *, bool trailer, uint32_t timeout_ms);
+int	output_close(struct output *, bool trailer, uint32_t timeout_ms,
+	    int64_t *bytes);
 /* The muxer output_open will use for url (NULL: none); its flags say
  * whether encoders must put their headers in extradata. */
 const AVOutputFormat *output_format(const char *url);

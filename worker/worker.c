@@ -369,12 +369,13 @@ static void
 worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 {
 	char		 msg[IPC_STATUS_ERR_MAX + sizeof(W.av_msg)];
+	int64_t		 n;
 	uint8_t		 cls;
 	uint32_t	 delay;
 
-	w->bytes_prev += (uint64_t)output_bytes(&w->out);
 	w->closing = true;
-	output_close(&w->out, false, 1000);
+	output_close(&w->out, false, 1000, &n);
+	w->bytes_prev += (uint64_t)n;
 	w->closing = false;
 	if (reader_eof(NULL) || (opening && reader_eos()))
 		return;		/* not a failure: we are stopping */
@@ -582,15 +583,16 @@ static int
 worker_stop(struct worker *w, bool eos, const char *why)
 {
 	uint64_t	now;
+	int64_t		n;
 	int		ret = 0;
 
 	if (w->live && eos && w->xc != NULL)
 		worker_xcode_flush(w);
 	if (w->live) {
 		w->closing = true;
-		w->bytes_prev += (uint64_t)output_bytes(&w->out);
 		ret = output_close(&w->out, true, eos ? w->cfg.io_timeout_ms :
-		    WORKER_EOF_CLOSE_MS);
+		    WORKER_EOF_CLOSE_MS, &n);
+		w->bytes_prev += (uint64_t)n;
 		w->live = false;
 	}
 	now = util_mono_ms();
@@ -615,6 +617,7 @@ worker_run(struct worker *w)
 	struct reader_item	*it;
 	const char		*why;
 	uint64_t		 now;
+	int64_t			 n;
 
 	if (reader_start(w->fd, w->queue_bytes) == -1)
 		fatal("worker.thread", "what=reader");
@@ -628,9 +631,9 @@ worker_run(struct worker *w)
 			log_info("relay.reopen", "stream=%s relay=%s "
 			    "why=\"sequence header changed\"", w->cfg.stream,
 			    w->cfg.relay);
-			w->bytes_prev += (uint64_t)output_bytes(&w->out);
 			w->closing = true;
-			output_close(&w->out, true, w->cfg.io_timeout_ms);
+			output_close(&w->out, true, w->cfg.io_timeout_ms, &n);
+			w->bytes_prev += (uint64_t)n;
 			w->closing = false;
 			w->live = false;
 			continue;

@@ -95,7 +95,36 @@ relays:
     harness.check_relayed(t, 'rtmp sink', media, sink_out)
     harness.check_relayed(t, 'file', media, files[0])
     t.check_eq(t.stop(), 0, 'supervisor exit status on SIGTERM')
+    check_relay_history(t, counts)
     t.check_no_secret(key, sink_key, spare_key)
+
+
+def check_relay_history(t, counts):
+    """history --json: the publish lists what each relay sent."""
+    import json
+    r = t.cli('history', 'studio', '--json')
+    t.check_eq(r.returncode, 0, 'history --json exit status', r.stderr)
+    sessions = json.loads(r.stdout).get('sessions', [])
+    t.check_eq(len(sessions), 1, 'history: one publish')
+    relays = {x['relay']: x for x in (sessions or [{}])[0].get('relays', [])}
+    t.check_eq(sorted(relays), sorted(RELAYS), 'history: a row per relay '
+               '(none for the disabled one)')
+    total = counts['video'][0] + counts['audio'][0]
+    for name in RELAYS:
+        x = relays.get(name, {})
+        t.check_eq(x.get('packets_out'), total, f'history {name}: '
+                   'packets_out is every packet of the source')
+        t.check(x.get('bytes_out', 0) > counts['video'][1],
+                f'history {name}: bytes_out covers the video',
+                str(x.get('bytes_out')))
+        t.check(x.get('reconnects') == 0 and x.get('restarts') == 0 and
+                x.get('last_error') == '', f'history {name}: no reconnect, '
+                'restart or error', str(x))
+        t.check(x.get('ended_at', 0) >= x.get('started_at', 1) > 0,
+                f'history {name}: start and end times', str(x))
+    r = t.cli('history', 'studio')
+    t.check(all(f'relay {n}' in r.stdout for n in RELAYS),
+            'history (text) shows the relay lines', r.stdout)
 
 
 if __name__ == '__main__':
