@@ -102,10 +102,20 @@ def mask(key):
     return key[:2] + '\u2026' + key[-2:] if len(key) >= 12 else '\u2026'
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A free TCP port on 127.0.0.1, never one this process was given
+    before: the kernel may hand the same port to two binds in a row, and
+    a test asking for an RTMP and an HTTP port would get a clash."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def need_tools(*names):
