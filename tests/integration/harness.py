@@ -106,16 +106,23 @@ _ports_given = set()
 
 
 def free_port():
-    """A free TCP port on 127.0.0.1, never one this process was given
-    before: the kernel may hand the same port to two binds in a row, and
-    a test asking for an RTMP and an HTTP port would get a clash."""
+    """A free TCP port on 127.0.0.1, below the kernel's ephemeral range
+    (ip_local_port_range, 32768 and up by default): a port taken from that
+    range can be given to another test's outgoing connection before our
+    server listens on it (ops_http failed so once).  Never one this
+    process was given before."""
+    rnd = random.Random()
     while True:
+        port = rnd.randrange(20000, 32768)
+        if port in _ports_given:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(('127.0.0.1', 0))
-            port = s.getsockname()[1]
-        if port not in _ports_given:
-            _ports_given.add(port)
-            return port
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
 
 
 def need_tools(*names):
