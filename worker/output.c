@@ -75,6 +75,32 @@ output_path(struct output *o)
 	return 0;
 }
 
+/*
+ * The protocol's options: libsrt drops unsent data at close in live mode,
+ * so linger for the last packets before EOS to reach the receiver; RTMP
+ * sends its handshake and every chunk header in small writes that Nagle
+ * would hold back a round trip each (the handshake's first byte ~100 ms
+ * late), so TCP_NODELAY (libavformat's tcp option, passed down through
+ * rtmp and tls).
+ */
+static int
+output_proto_opts(const char *url, AVDictionary **opts)
+{
+	int	ret = 0;
+
+	switch (output_url_kind(url)) {
+	case OUTPUT_SRT:
+		ret = av_dict_set(opts, "linger", "2", 0);
+		break;
+	case OUTPUT_RTMP:
+		ret = av_dict_set(opts, "tcp_nodelay", "1", 0);
+		break;
+	default:
+		break;
+	}
+	return ret < 0 ? AVERROR(ENOMEM) : 0;
+}
+
 static int
 output_add_streams(struct output *o, const struct input *in)
 {
@@ -136,13 +162,8 @@ output_open(struct output *o, const struct input *in, bool resuming,
 		o->oc->avoid_negative_ts = AVFMT_AVOID_NEG_TS_MAKE_NON_NEGATIVE;
 	if ((ret = output_add_streams(o, in)) < 0)
 		goto fail;
-	/* libsrt drops unsent data at close in live mode: linger so the
-	 * last packets before EOS reach the receiver */
-	if (output_url_kind(o->cfg->url) == OUTPUT_SRT &&
-	    av_dict_set(&opts, "linger", "2", 0) < 0) {
-		ret = AVERROR(ENOMEM);
+	if ((ret = output_proto_opts(o->cfg->url, &opts)) < 0)
 		goto fail;
-	}
 	if (!(o->oc->oformat->flags & AVFMT_NOFILE) &&
 	    (ret = avio_open2(&o->oc->pb, target, AVIO_FLAG_WRITE,
 	    &o->oc->interrupt_callback, &opts)) < 0)

@@ -1,8 +1,12 @@
 /*
  * A thread that reads IPC messages from fd 3 into a bounded FIFO (mutex +
  * condition variable).  Only this thread reads the socket; only the main
- * thread writes it (STATUS).  The thread neither logs nor calls libav: it
- * leaves its reason in a string the main thread logs.
+ * thread writes it (STATUS).  It reads whatever has arrived, up to
+ * READER_CHUNK at a time, splits every complete message out of it and
+ * queues them under one lock with one wake-up, so a burst costs one read
+ * and one wake, not two reads and a wake per message.  The thread neither
+ * logs nor calls libav: it leaves its reason in a string the main thread
+ * logs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +21,8 @@
 #include "common/tag.h"
 #include "worker/reader.h"
 
+#define READER_CHUNK	(256u * 1024)
+
 static struct {
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -28,6 +34,12 @@ static struct {
 	atomic_bool		 eof, eos;
 	const char *_Atomic	 why;
 } rd = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* The reader thread's own input buffer: len bytes read, not yet split. */
+static struct {
+	uint8_t	*buf;
+	size_t	 cap, len;
+} rb;
 
 static int
 reader_read_full(int fd, void *buf, size_t n)
@@ -138,18 +150,88 @@ reader_admit(const struct reader_item *it)
 	return true;
 }
 
-static void *
-reader_main(void *arg)
+/* Makes rb hold at least cap bytes: 0 or -1. */
+static int
+reader_grow(size_t cap)
+{
+	uint8_t	*p;
+
+	if ((p = realloc(rb.buf, cap)) == NULL)
+		return -1;
+	rb.buf = p;
+	rb.cap = cap;
+	return 0;
+}
+
+/*
+ * Splits the complete messages at the start of rb into a list (*out, in
+ * order) and keeps the partial one.  0, or -1 and *why when the framing
+ * is broken (the messages before it are still in *out).
+ */
+static int
+reader_split(struct reader_item **out, const char **why)
+{
+	struct reader_item	**tail = out, *it;
+	struct ipc_hdr		  h;
+	size_t			  off = 0, need;
+	int			  rc = 0;
+
+	*out = NULL;
+	for (;;) {
+		switch (ipc_hdr_parse(rb.buf + off, rb.len - off, &h, why)) {
+		case IPC_NEED:
+			goto keep;
+		case IPC_BAD:
+			rc = -1;
+			goto keep;
+		case IPC_OK:
+			break;
+		}
+		/* the length was checked against the type's limit */
+		need = IPC_HDR_LEN + (size_t)h.len;
+		if (rb.len - off < need) {
+			if (need > rb.cap && reader_grow(need) == -1) {
+				*why = "out of memory";
+				rc = -1;
+			}
+			goto keep;
+		}
+		if ((it = malloc(sizeof(*it) + h.len)) == NULL) {
+			*why = "out of memory";
+			rc = -1;
+			goto keep;
+		}
+		memcpy(it->data, rb.buf + off + IPC_HDR_LEN, h.len);
+		it->next = NULL;
+		it->type = h.type;
+		it->len = h.len;
+		*tail = it;
+		tail = &it->next;
+		off += need;
+	}
+keep:
+	memmove(rb.buf, rb.buf + off, rb.len - off);
+	rb.len -= off;
+	/* a large keyframe grew the buffer: give it back once it is out */
+	if (rb.len == 0 && rb.cap > READER_CHUNK)
+		reader_grow(READER_CHUNK);
+	return rc;
+}
+
+/* Queues the list under one lock and wakes the main thread once. */
+static void
+reader_queue(struct reader_item *list)
 {
 	struct reader_item	*it;
-	const char		*why;
+	bool			 woke = false;
 
-	for (;;) {
-		if ((it = reader_read_msg(rd.fd, &why)) == NULL)
-			break;
-		pthread_mutex_lock(&rd.mu);
+	if (list == NULL)
+		return;
+	pthread_mutex_lock(&rd.mu);
+	while ((it = list) != NULL) {
+		list = it->next;
+		it->next = NULL;
 		if (!reader_admit(it)) {
-			pthread_mutex_unlock(&rd.mu);
 			free(it);
 			continue;
 		}
@@ -161,9 +243,53 @@ reader_main(void *arg)
 		rd.bytes += it->len;
 		if (it->type == IPC_EOS)
 			atomic_store(&rd.eos, true);
-		pthread_cond_signal(&rd.cv);
-		pthread_mutex_unlock(&rd.mu);
+		woke = true;
 	}
+	if (woke)
+		pthread_cond_signal(&rd.cv);
+	pthread_mutex_unlock(&rd.mu);
+}
+
+/* One read of what has arrived into rb's free space: 0, or -1 and *why
+ * at EOF or on an error. */
+static int
+reader_fill(const char **why)
+{
+	ssize_t	r;
+
+	do
+		r = read(rd.fd, rb.buf + rb.len, rb.cap - rb.len);
+	while (r == -1 && errno == EINTR);
+	if (r > 0) {
+		rb.len += (size_t)r;
+		return 0;
+	}
+	if (r == -1)
+		*why = "read failed";
+	else if (rb.len >= IPC_HDR_LEN)
+		*why = "truncated message";
+	else
+		*why = "supervisor closed the socket";
+	return -1;
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct reader_item	*list;
+	const char		*why = "out of memory";
+	int			 rc;
+
+	if (reader_grow(READER_CHUNK) == 0) {
+		do {
+			if (reader_fill(&why) == -1)
+				break;
+			rc = reader_split(&list, &why);
+			reader_queue(list);
+		} while (rc == 0);
+	}
+	free(rb.buf);
+	rb.buf = NULL;
 	rd.why = why;
 	pthread_mutex_lock(&rd.mu);
 	atomic_store(&rd.eof, true);

@@ -22,12 +22,12 @@
 
 static int	fd;
 
-/* One MEDIA message of len payload bytes (6 of them the media header);
- * the timestamp tells the items apart. */
-static void
-send_media(uint8_t type, uint8_t flags, uint32_t ts, size_t len)
+/* One MEDIA message of len payload bytes (6 of them the media header)
+ * at p, the rest a pattern of ts; the timestamp tells the items apart. */
+static size_t
+pack_media(uint8_t *p, uint8_t type, uint8_t flags, uint32_t ts, size_t len)
 {
-	uint8_t	*p = calloc(1, IPC_HDR_LEN + len);
+	size_t	i;
 
 	ipc_hdr_pack(p, IPC_MEDIA, 0, (uint32_t)len, 1);
 	p[IPC_HDR_LEN] = type;
@@ -36,9 +36,52 @@ send_media(uint8_t type, uint8_t flags, uint32_t ts, size_t len)
 	p[IPC_HDR_LEN + 3] = (uint8_t)(ts >> 8);
 	p[IPC_HDR_LEN + 4] = (uint8_t)(ts >> 16);
 	p[IPC_HDR_LEN + 5] = (uint8_t)(ts >> 24);
-	if (write(fd, p, IPC_HDR_LEN + len) != (ssize_t)(IPC_HDR_LEN + len))
-		ok(0, "write media ts=%u", ts);
+	for (i = 6; i < len; i++)
+		p[IPC_HDR_LEN + i] = (uint8_t)(ts + i);
+	return IPC_HDR_LEN + len;
+}
+
+static void
+send_all(const uint8_t *p, size_t n)
+{
+	ssize_t	r;
+
+	while (n > 0) {
+		if ((r = write(fd, p, n)) <= 0) {
+			ok(0, "write %zu bytes", n);
+			return;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+static void
+send_media(uint8_t type, uint8_t flags, uint32_t ts, size_t len)
+{
+	uint8_t	*p = calloc(1, IPC_HDR_LEN + len);
+
+	send_all(p, pack_media(p, type, flags, ts, len));
 	free(p);
+}
+
+/* The next item is MEDIA ts of len bytes with pack_media's pattern. */
+static int
+pop_intact(uint32_t ts, size_t len)
+{
+	struct reader_item	*it = reader_pop(2000);
+	struct ipc_media	 m;
+	size_t			 i;
+	int			 good;
+
+	if (it == NULL)
+		return 0;
+	good = it->type == IPC_MEDIA && it->len == len &&
+	    ipc_media_parse(it->data, it->len, &m) == 0 && m.ts_ms == ts;
+	for (i = 6; good && i < len; i++)
+		good = it->data[i] == (uint8_t)(ts + i);
+	free(it);
+	return good;
 }
 
 static void
@@ -86,6 +129,56 @@ static int	eos_queued(void) { return reader_eos(); }
 static int	drops_7(void) { return reader_drops() == 7; }
 static int	eof_seen(void) { return reader_eof(NULL); }
 
+static void
+batch_in_one_write(void)
+{
+	uint8_t	buf[40 * (IPC_HDR_LEN + 20)];
+	size_t	n = 0;
+	int	i, good = 1;
+
+	for (i = 0; i < 40; i++)
+		n += pack_media(buf + n, TAG_AUDIO, 0, 200 + (uint32_t)i, 20);
+	send_all(buf, n);
+	for (i = 0; i < 40; i++)
+		good &= pop_intact(200 + (uint32_t)i, 20);
+	ok(good, "40 messages in one write: all 40 popped in order, intact");
+	is_int(pop_ts(), -2, "and nothing more");
+}
+
+static void
+split_across_reads(void)
+{
+	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
+	size_t		 big = 300 * 1024, n, a;
+	uint8_t		*p = malloc(2 * IPC_HDR_LEN + 400 + big + IPC_HDR_LEN);
+
+	n = pack_media(p, TAG_VIDEO, TAG_F_KEYFRAME, 300, 400);
+	n += pack_media(p + n, TAG_VIDEO, 0, 310, 300);
+	/* the first whole, the second cut in its payload; then a pause so
+	 * the reader sees the first part on its own */
+	a = IPC_HDR_LEN + 400 + IPC_HDR_LEN + 100;
+	send_all(p, a);
+	nanosleep(&ts, NULL);
+	ok(pop_intact(300, 400), "a message whole in the first read pops");
+	is_int(pop_ts(), -2, "the cut one waits for the rest");
+	send_all(p + a, n - a);
+	ok(pop_intact(310, 300), "the cut message pops whole once its rest "
+	    "came");
+
+	/* header and part of the payload, then the rest in pieces */
+	n = pack_media(p, TAG_VIDEO, TAG_F_KEYFRAME, 320, big);
+	send_all(p, 5);
+	nanosleep(&ts, NULL);
+	send_all(p + 5, 70000);
+	nanosleep(&ts, NULL);
+	send_all(p + 5 + 70000, n - 5 - 70000);
+	ok(pop_intact(320, big), "a %zu-byte keyframe (over the read size), "
+	    "sent in three pieces, pops whole", big);
+	send_media(TAG_AUDIO, 0, 330, 30);
+	ok(pop_intact(330, 30), "and the message after it");
+	free(p);
+}
+
 int
 main(void)
 {
@@ -126,6 +219,12 @@ main(void)
 	wait_for(drops_7, "7 drops");
 	is_int(pop_ts(), 100, "the next keyframe replaces the big one");
 	is_int(pop_ts(), -2, "and nothing else is queued");
+
+	/* a burst in one write: every message, in order, intact */
+	batch_in_one_write();
+	/* a message split across reads, the next one after it in the same
+	 * write; and one larger than the reader's read size */
+	split_across_reads();
 
 	close(fd);
 	wait_for(eof_seen, "EOF seen");
