@@ -245,9 +245,11 @@ reader_queue(struct reader_item *list)
 			atomic_store(&rd.eos, true);
 		woke = true;
 	}
+	pthread_mutex_unlock(&rd.mu);
+	/* after the unlock: a main thread woken under the lock would block
+	 * on it straight away, one more context switch per wake */
 	if (woke)
 		pthread_cond_signal(&rd.cv);
-	pthread_mutex_unlock(&rd.mu);
 }
 
 /* One read of what has arrived into rb's free space: 0, or -1 and *why

@@ -454,9 +454,10 @@ worker_connect(struct worker *w, uint64_t now)
 	w->live_since_ms = now;
 	w->rep.error_class = IPC_ERR_NONE;
 	log_info("relay.live", "stream=%s relay=%s url=%s attempt=%u "
-	    "video=%s audio=%s", w->cfg.stream, w->cfg.relay,
+	    "video=%s audio=%s writer=%s", w->cfg.stream, w->cfg.relay,
 	    MASK(w->cfg.url), w->attempts,
-	    worker_out_codec(w, INPUT_VIDEO), worker_out_codec(w, INPUT_AUDIO));
+	    worker_out_codec(w, INPUT_VIDEO), worker_out_codec(w, INPUT_AUDIO),
+	    w->out.rtmp != NULL ? "native" : "libav");
 	report_state(&w->rep, IPC_ST_LIVE, now);
 }
 

@@ -150,7 +150,7 @@ split_across_reads(void)
 {
 	struct timespec	 ts = { 0, 50 * 1000 * 1000 };
 	size_t		 big = 300 * 1024, n, a;
-	uint8_t		*p = malloc(2 * IPC_HDR_LEN + 400 + big + IPC_HDR_LEN);
+	uint8_t		*p = malloc(IPC_HDR_LEN + big);
 
 	n = pack_media(p, TAG_VIDEO, TAG_F_KEYFRAME, 300, 400);
 	n += pack_media(p + n, TAG_VIDEO, 0, 310, 300);
