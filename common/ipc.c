@@ -17,6 +17,7 @@ static const struct {
 	[IPC_STATUS] =		{ "status", 0, 4096 },
 	[IPC_CTL_REQ] =		{ "ctl_req", 4, 64 * 1024 },
 	[IPC_CTL_REPLY] =	{ "ctl_reply", 1, IPC_CTL_REPLY_MAX },
+	[IPC_SOURCE] =		{ "source", 7, 7 + 64 },
 };
 
 enum ipc_res

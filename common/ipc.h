@@ -10,7 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_VERSION	2	/* 2: profiles in CONFIG, xcode STATUS */
+#define IPC_VERSION	3	/* 2: profiles in CONFIG, xcode STATUS;
+				   3: SOURCE, continuity in CONFIG */
 #define IPC_HDR_LEN	12
 #define IPC_WORKER_FD	3		/* the worker's end of its socketpair */
 
@@ -22,6 +23,8 @@ enum ipc_type {
 	IPC_STATUS,		/* worker state, defined with the worker */
 	IPC_CTL_REQ,		/* str command, u16 argc, argc x str */
 	IPC_CTL_REPLY,		/* u8 ok, then text to the end */
+	IPC_SOURCE,		/* the relay's source changed: u8 what,
+				   u32 grace_ms, str label */
 	IPC_TYPE_END
 };
 

@@ -114,6 +114,10 @@ ipc_config_pack(void *out, size_t cap, const struct ipc_config *c)
 	wire_put_u8(&w, c->log_level);
 	wire_put_u8(&w, c->log_format);
 	ipc_profile_put(&w, &c->prof);
+	wire_put_u8(&w, c->on_loss);
+	wire_put_le32(&w, c->grace_ms);
+	ipc_put_s(&w, &c->slate_image);
+	ipc_put_s(&w, &c->slate_audio);
 	return ipc_msg_done(&w);
 }
 
@@ -134,7 +138,12 @@ ipc_config_parse(const void *p, size_t n, struct ipc_config *c)
 	c->log_level = wire_u8(&r);
 	c->log_format = wire_u8(&r);
 	ipc_profile_get(&r, &c->prof);
-	if (c->prof.video_copy > 1 || c->prof.audio_copy > 1)
+	c->on_loss = wire_u8(&r);
+	c->grace_ms = wire_le32(&r);
+	wire_str(&r, &c->slate_image.p, &c->slate_image.len);
+	wire_str(&r, &c->slate_audio.p, &c->slate_audio.len);
+	if (c->prof.video_copy > 1 || c->prof.audio_copy > 1 ||
+	    c->on_loss > IPC_LOSS_HOLD)
 		return -1;
 	return wire_end(&r);
 }
@@ -184,8 +193,34 @@ ipc_status_parse(const void *p, size_t n, struct ipc_status *s)
 	s->speed_x100 = wire_le32(&r);
 	s->frames_dropped = wire_le64(&r);
 	s->frames_duped = wire_le64(&r);
-	if (s->state > IPC_ST_STALLED || s->error_class > IPC_ERR_CONFIG ||
+	if (s->state > IPC_ST_HOLDING || s->error_class > IPC_ERR_CONFIG ||
 	    s->last_error_len > IPC_STATUS_ERR_MAX)
+		return -1;
+	return wire_end(&r);
+}
+
+int
+ipc_source_pack(void *out, size_t cap, const struct ipc_source *s)
+{
+	struct wire_w	w;
+
+	wire_w_init(&w, out, cap);
+	wire_put_u8(&w, s->what);
+	wire_put_le32(&w, s->grace_ms);
+	ipc_put_s(&w, &s->label);
+	return ipc_msg_done(&w);
+}
+
+int
+ipc_source_parse(const void *p, size_t n, struct ipc_source *s)
+{
+	struct wire_r	r;
+
+	wire_r_init(&r, p, n);
+	s->what = wire_u8(&r);
+	s->grace_ms = wire_le32(&r);
+	wire_str(&r, &s->label.p, &s->label.len);
+	if (s->what > IPC_SRC_NEW || s->label.len > 64)
 		return -1;
 	return wire_end(&r);
 }

@@ -1,6 +1,6 @@
 /*
  * Payloads of the supervisor<->worker messages (HELLO, CONFIG, MEDIA,
- * STATUS; EOS is empty), packed and parsed by hand with the wire_ helpers,
+ * STATUS, SOURCE; EOS is empty), packed and parsed by hand with the wire_ helpers,
  * all little-endian.  Pure: parsed strings and media data point into the
  * caller's payload and live as long as it does.
  */
@@ -46,9 +46,16 @@ struct ipc_profile {
 	uint32_t	 abitrate_bps, sample_rate, channels;
 };
 
+/* What a relay does when its stream has no publisher left (issue #7). */
+enum ipc_on_loss {
+	IPC_LOSS_END,		/* EOS follows: close the destination */
+	IPC_LOSS_HOLD,		/* keep it open, send the slate */
+};
+
 /* CONFIG: str stream, relay, url (a secret), profile; u32 timeouts and
- * backoff; u8 log level and format; the profile's settings.  Strings are
- * not NUL-terminated. */
+ * backoff; u8 log level and format; the profile's settings; u8 on_loss,
+ * u32 grace_ms, str slate_image, slate_audio (file paths; empty: black,
+ * silence).  Strings are not NUL-terminated. */
 struct ipc_config {
 	const char	*stream;
 	size_t		 stream_len;
@@ -65,6 +72,32 @@ struct ipc_config {
 	uint8_t		 log_level;	/* enum log_level */
 	uint8_t		 log_format;	/* enum log_format */
 	struct ipc_profile prof;	/* all copy for profile copy */
+	uint8_t		 on_loss;	/* enum ipc_on_loss */
+	uint32_t	 grace_ms;	/* how long a hold may last */
+	struct ipc_str	 slate_image;	/* empty: black */
+	struct ipc_str	 slate_audio;	/* empty: silence */
+};
+
+/*
+ * SOURCE: u8 what, u32 grace_ms, str label.  Sent by the supervisor
+ * between MEDIA messages when the relay's source changes; the destination
+ * session stays open across it.
+ */
+enum ipc_source_what {
+	IPC_SRC_LOST,		/* no publisher is live: send the slate (hold)
+				   until a SOURCE NEW; EOS ends the hold.
+				   grace_ms: what is left of the grace */
+	IPC_SRC_NEW,		/* the MEDIA that follows comes from another
+				   source (a returning publisher, the backup):
+				   its sequence headers, then a keyframe, on
+				   its own clock; switch to it on that
+				   keyframe, timestamps continuing */
+};
+
+struct ipc_source {
+	uint8_t		 what;		/* enum ipc_source_what */
+	uint32_t	 grace_ms;
+	struct ipc_str	 label;		/* "primary", "backup": for logs */
 };
 
 /* MEDIA: u8 tag type, u8 TAG_F_* flags, u32 ts_ms, then the tag body. */
@@ -83,6 +116,7 @@ enum ipc_status_state {
 	IPC_ST_BACKOFF,
 	IPC_ST_STOPPED,
 	IPC_ST_STALLED,		/* live, but a write has been blocked */
+	IPC_ST_HOLDING,		/* live, sending the slate (SOURCE LOST) */
 };
 
 enum ipc_status_err {
@@ -123,6 +157,8 @@ int	ipc_config_pack(void *out, size_t cap, const struct ipc_config *);
 int	ipc_config_parse(const void *, size_t, struct ipc_config *);
 int	ipc_status_pack(void *out, size_t cap, const struct ipc_status *);
 int	ipc_status_parse(const void *, size_t, struct ipc_status *);
+int	ipc_source_pack(void *out, size_t cap, const struct ipc_source *);
+int	ipc_source_parse(const void *, size_t, struct ipc_source *);
 /* Any body length is legal, even 0; only the 6 fixed bytes can be short. */
 int	ipc_media_parse(const void *, size_t, struct ipc_media *);
 

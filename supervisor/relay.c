@@ -37,6 +37,7 @@
 
 static const char *const relay_states[] = {
 	"starting", "connecting", "live", "backoff", "stopped", "stalled",
+	"holding",
 };
 
 static void	relay_spawn(struct relay *);

@@ -25,7 +25,7 @@ from harness import SLOW, free_port, make_media  # noqa: E402
 WORKER = os.environ.get('MIRRORING_WORKER', '')
 
 HELLO, CONFIG, MEDIA, EOS, STATUS = 1, 2, 3, 4, 5
-IPC_VERSION = 2
+IPC_VERSION = 3
 ST_STARTING, ST_CONNECTING, ST_LIVE, ST_BACKOFF, ST_STOPPED = range(5)
 ERR_NONE, ERR_NETWORK, ERR_REFUSED, ERR_CONFIG = range(4)
 F_KEYFRAME, F_SEQHDR = 0x01, 0x02
@@ -79,7 +79,8 @@ class Worker:
     """One mirroring-worker with this object as its supervisor."""
 
     def __init__(self, t, name, url, profile='copy', backoff=(200, 1000),
-                 connect_timeout_ms=3000, io_timeout_ms=3000, vcodec=None):
+                 connect_timeout_ms=3000, io_timeout_ms=3000, vcodec=None,
+                 on_loss=0, grace_ms=0, slate_image='', slate_audio=''):
         self.t, self.name = t, name
         self.sock, child = socket.socketpair()
         cfd = child.fileno()
@@ -112,7 +113,9 @@ class Worker:
         prof = profile_settings(vcodec, None)
         cfg = (wstr('studio') + wstr(name) + wstr(url) + wstr(profile) +
                struct.pack('<IIIIBB', connect_timeout_ms, io_timeout_ms,
-                           backoff[0], backoff[1], 1, 0) + prof)
+                           backoff[0], backoff[1], 1, 0) + prof +
+               struct.pack('<BI', on_loss, grace_ms) + wstr(slate_image) +
+               wstr(slate_audio))
         self.sock.sendall(msg(CONFIG, cfg))
 
     def _recv(self, n):

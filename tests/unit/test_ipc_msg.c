@@ -47,7 +47,8 @@ test_config(void)
 {
 	struct ipc_config	 c = {
 		S("studio"), S("youtube"), S("rtmp://h/live/secretkey12"),
-		S("copy"), 5000, 10000, 500, 30000, 1, 0, { 0 }
+		S("copy"), 5000, 10000, 500, 30000, 1, 0, { 0 }, 0, 0,
+		{ NULL, 0 }, { NULL, 0 }
 	}, d;
 	const struct ipc_profile *q = &d.prof;
 	uint8_t			 buf[512];
@@ -99,9 +100,45 @@ test_config(void)
 	ok(n > 0 && ipc_config_parse(buf, (size_t)n, &d) == 0 &&
 	    q->video_copy == 1 && q->audio_copy == 1 && q->vcodec.len == 0 &&
 	    q->acodec.len == 0 && q->pix_fmt.len == 0, "config: copy profile");
-	buf[n - 1 - 4 * 3 - 2 - 1] = 2;		/* audio_copy */
+	buf[n - 1 - 4 * 3 - 2 - 1 - 9] = 2;	/* audio_copy */
 	is_int(ipc_config_parse(buf, (size_t)n, &d), -1,
 	    "config: a copy flag other than 0 or 1 fails");
+
+	/* continuity: hold with a slate */
+	c.on_loss = IPC_LOSS_HOLD;
+	c.grace_ms = 300000;
+	c.slate_image = (struct ipc_str)IS("/srv/slate.png");
+	c.slate_audio = (struct ipc_str)IS("/srv/hold.wav");
+	n = ipc_config_pack(buf, sizeof(buf), &c);
+	ok(n > 0 && ipc_config_parse(buf, (size_t)n, &d) == 0 &&
+	    d.on_loss == IPC_LOSS_HOLD && d.grace_ms == 300000 &&
+	    str_eq(d.slate_image.p, d.slate_image.len, "/srv/slate.png") &&
+	    str_eq(d.slate_audio.p, d.slate_audio.len, "/srv/hold.wav"),
+	    "config: continuity round trip");
+	c.on_loss = 2;
+	n = ipc_config_pack(buf, sizeof(buf), &c);
+	is_int(ipc_config_parse(buf, (size_t)n, &d), -1,
+	    "config: an unknown on_loss fails");
+}
+
+static void
+test_source(void)
+{
+	struct ipc_source	 s = { IPC_SRC_LOST, 120000, IS("primary") },
+				 d;
+	uint8_t			 buf[128];
+	int			 n, i, bad = 0;
+
+	n = ipc_source_pack(buf, sizeof(buf), &s);
+	ok(n == 7 + 7 && ipc_source_parse(buf, (size_t)n, &d) == 0 &&
+	    d.what == IPC_SRC_LOST && d.grace_ms == 120000 &&
+	    str_eq(d.label.p, d.label.len, "primary"), "source: round trip");
+	for (i = 0; i < n; i++)
+		bad += ipc_source_parse(buf, (size_t)i, &d) != -1;
+	is_int(bad, 0, "source: every truncation fails");
+	buf[0] = 2;
+	is_int(ipc_source_parse(buf, (size_t)n, &d), -1,
+	    "source: an unknown what fails");
 }
 
 static void
@@ -143,7 +180,7 @@ test_status(void)
 	    "status: last_error truncated to %d bytes", IPC_STATUS_ERR_MAX);
 	s.last_error = NULL;
 	s.last_error_len = 0;
-	s.state = IPC_ST_STALLED + 1;
+	s.state = IPC_ST_HOLDING + 1;
 	n = ipc_status_pack(buf, sizeof(buf), &s);
 	is_int(ipc_status_parse(buf, (size_t)n, &d), -1,
 	    "status: unknown state fails");
@@ -173,6 +210,7 @@ main(void)
 {
 	test_hello();
 	test_config();
+	test_source();
 	test_status();
 	test_media();
 	return tap_done();
