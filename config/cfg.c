@@ -41,6 +41,9 @@ enum cfg_type {
 				   of ms, min..max */
 	CFG_LIMITS,		/* the limits: section */
 	CFG_PROFILES,		/* cfg_profile.c */
+	CFG_ON_LOSS,		/* end | hold */
+	CFG_PREFER,		/* primary | current */
+	CFG_SLATE,		/* the slate: section of a stream */
 };
 
 #define CFG_REQUIRED	0x01
@@ -102,7 +105,9 @@ static const struct cfg_key log_keys[] = {
 	{ 0 }
 };
 
-enum { STREAM_KEY, STREAM_KEY_FILE };	/* indexes into stream_keys */
+/* indexes into stream_keys */
+enum { STREAM_KEY, STREAM_KEY_FILE, STREAM_BACKUP_KEY = 7,
+    STREAM_BACKUP_KEY_FILE };
 static const struct cfg_key stream_keys[] = {
 	KEY("key",      CFG_SECRET_STR,  offsetof(struct cfg_stream, key),
 	    CFG_DEFER),
@@ -111,7 +116,25 @@ static const struct cfg_key stream_keys[] = {
 	KEY("note",     CFG_STR,         offsetof(struct cfg_stream, note), 0),
 	KEY("enabled",  CFG_BOOL,        offsetof(struct cfg_stream, enabled),
 	    0),
+	KEY("on_publisher_loss", CFG_ON_LOSS,
+	    offsetof(struct cfg_stream, on_loss), 0),
+	NUM("grace",    CFG_DURATION, offsetof(struct cfg_stream, grace_ms),
+	    CFG_GRACE_MIN_MS, CFG_GRACE_MAX_MS),
+	KEY("slate",    CFG_SLATE,       0,                                 0),
+	KEY("backup_key", CFG_SECRET_STR,
+	    offsetof(struct cfg_stream, backup_key), CFG_DEFER),
+	KEY("backup_key_file", CFG_SECRET_FILE,
+	    offsetof(struct cfg_stream, backup_key), CFG_DEFER),
+	KEY("prefer",   CFG_PREFER,      offsetof(struct cfg_stream, prefer),
+	    0),
 	KEY("relays",   CFG_RELAYS,      0,                                 0),
+	{ 0 }
+};
+
+enum { SLATE_IMAGE, SLATE_AUDIO };
+static const struct cfg_key slate_keys[] = {
+	KEY("image", CFG_PATH, offsetof(struct cfg_stream, slate_image), 0),
+	KEY("audio", CFG_PATH, offsetof(struct cfg_stream, slate_audio), 0),
 	{ 0 }
 };
 
@@ -123,6 +146,10 @@ static const struct cfg_key relay_keys[] = {
 	KEY("enabled", CFG_BOOL,       offsetof(struct cfg_relay, enabled), 0),
 	NUM("queue",   CFG_BYTES, offsetof(struct cfg_relay, queue_bytes),
 	    CFG_RELAY_QUEUE_MIN, CFG_RELAY_QUEUE_MAX),
+	KEY("on_publisher_loss", CFG_ON_LOSS,
+	    offsetof(struct cfg_relay, on_loss), 0),
+	NUM("grace",   CFG_DURATION, offsetof(struct cfg_relay, grace_ms),
+	    CFG_GRACE_MIN_MS, CFG_GRACE_MAX_MS),
 	{ 0 }
 };
 
@@ -139,6 +166,12 @@ static const char *const log_levels[] = {
 static const char *const log_formats[] = {
 	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json",
 };
+static const char *const on_losses[] = {
+	[CFG_LOSS_END] = "end", [CFG_LOSS_HOLD] = "hold",
+};
+static const char *const prefers[] = {
+	[CFG_PREFER_PRIMARY] = "primary", [CFG_PREFER_CURRENT] = "current",
+};
 
 /* The default relay profile; others come from profiles: (cfg_profile.c). */
 static const char *const profiles[] = { "copy" };
@@ -149,6 +182,7 @@ static const char *const url_schemes[] = {
 
 struct cfg_ctx {
 	const char	*name;		/* for messages */
+	struct cfg	*cfg;		/* being built: its warnings */
 	const char	*base_dir;
 	struct cfg_err	*err;
 	char		 path[256];	/* "streams.studio.relays.youtube" */
@@ -488,7 +522,7 @@ bytes_str(char *buf, size_t n, uint64_t v)
 #define BYTES(v)	bytes_str((char[24]){0}, 24, (v))
 
 /*
- * A duration: digits, then ms, s, m or nothing (seconds).  0, or -1 when
+ * A duration: digits, then ms, s, m, h or nothing (seconds).  0, or -1 when
  * s is not one or overflows.
  */
 static int
@@ -504,6 +538,8 @@ duration_parse(const char *s, uint64_t *ms)
 		mul = 1000;
 	else if (strcmp(s, "m") == 0)
 		mul = 60000;
+	else if (strcmp(s, "h") == 0)
+		mul = 3600000;
 	else
 		return -1;
 	if (v > UINT64_MAX / mul)
@@ -562,6 +598,8 @@ static int	cfg_streams(struct cfg_ctx *, const struct cfg_node *,
 		    struct cfg *);
 static int	cfg_relays(struct cfg_ctx *, const struct cfg_node *,
 		    struct cfg_stream *);
+static int	cfg_slate(struct cfg_ctx *, const struct cfg_node *,
+		    struct cfg_stream *);
 
 /* One key's value into base + k->off; a null value keeps the default. */
 static int
@@ -589,6 +627,12 @@ cfg_set(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_node *nd,
 		return set_enum(c, nd, dst, log_levels, 4, "log level");
 	case CFG_LOG_FORMAT:
 		return set_enum(c, nd, dst, log_formats, 2, "log format");
+	case CFG_ON_LOSS:
+		return set_enum(c, nd, dst, on_losses, 2, "on_publisher_loss");
+	case CFG_PREFER:
+		return set_enum(c, nd, dst, prefers, 2, "prefer");
+	case CFG_SLATE:
+		return cfg_slate(c, nd, base);
 	case CFG_SECRET_STR:
 	case CFG_SECRET_FILE:
 		return set_secret(c, nd, dst, k->type == CFG_SECRET_FILE);
@@ -689,6 +733,7 @@ relay_fill(struct cfg_ctx *c, const struct cfg_node *k, struct cfg_relay *r)
 	r->line = k->line;
 	r->col = k->col;
 	r->enabled = true;
+	r->on_loss = CFG_LOSS_STREAM;
 	if (name_check(c, k, "relay") == -1 ||
 	    (r->name = dup_or_fail(c, k, k->str)) == NULL ||
 	    cfg_fill(c, k->val, relay_keys, r, seen) == -1)
@@ -726,37 +771,89 @@ cfg_relays(struct cfg_ctx *c, const struct cfg_node *nd, struct cfg_stream *st)
 	return 0;
 }
 
-/* key: or key_file:, exactly one, then the key's own rules. */
+/* A key and its _file twin (seen[i], seen[i + 1]), at most one, then the
+ * key's own rules.  Without either, an error when required. */
 static int
-stream_key(struct cfg_ctx *c, const struct cfg_node *map,
-    const struct cfg_node **seen, struct cfg_stream *st)
+stream_secret(struct cfg_ctx *c, const struct cfg_node *map,
+    const struct cfg_node **seen, size_t i, struct cfg_stream *st,
+    bool required)
 {
-	const struct cfg_node	*a = seen[STREAM_KEY];
-	const struct cfg_node	*b = seen[STREAM_KEY_FILE];
+	const struct cfg_node	*a = seen[i];
+	const struct cfg_node	*b = seen[i + 1];
 	const struct cfg_key	*k;
+	struct secret		*dst;
 	char			 why[160];
 
 	if (a != NULL && b != NULL) {
 		if (a->line < b->line ||
 		    (a->line == b->line && a->col < b->col))
 			a = b;		/* report the later one */
-		path_push(c, a == b ? "key_file" : "key");
-		return fail(c, a, "key and key_file are mutually exclusive");
+		path_push(c, stream_keys[a == b ? i + 1 : i].name);
+		return fail(c, a, "%s and %s are mutually exclusive",
+		    stream_keys[i].name, stream_keys[i + 1].name);
 	}
 	if (a == NULL && b == NULL)
-		return fail(c, map, "missing key (set key: or key_file:)");
-	k = &stream_keys[a != NULL ? STREAM_KEY : STREAM_KEY_FILE];
+		return required ? fail(c, map, "missing key (set key: or "
+		    "key_file:)") : 0;
+	k = &stream_keys[a != NULL ? i : i + 1];
 	path_push(c, k->name);
 	if (a == NULL)
 		a = b;
 	if (cfg_node_null(a))
-		return fail(c, a, "missing value");
+		return required ? fail(c, a, "missing value") : 0;
 	if (cfg_set(c, k, a, st) == -1)
 		return -1;
-	if (cfg_secret_key_ok(st->key.value, why, sizeof(why)) == -1)
-		return strcmp(st->key.origin, "inline") == 0 ?
+	dst = (struct secret *)(void *)((char *)st + k->off);
+	if (cfg_secret_key_ok(dst->value, why, sizeof(why)) == -1)
+		return strcmp(dst->origin, "inline") == 0 ?
 		    fail(c, a, "%s", why) :
-		    fail(c, a, "%s; it came from %s", why, st->key.origin);
+		    fail(c, a, "%s; it came from %s", why, dst->origin);
+	return 0;
+}
+
+/* A slate file that is not there is not an error: the worker falls back
+ * to black or silence.  It is a warning the supervisor logs. */
+static int
+slate_warn(struct cfg_ctx *c, const struct cfg_node *nd, const char *path,
+    const char *fallback)
+{
+	struct cfg	*cfg = c->cfg;
+	struct cfg_err	 e;
+	char		**v;
+
+	if (nd == NULL || path == NULL || access(path, R_OK) == 0)
+		return 0;
+	cfg_errf(&e, c->name, nd->line, nd->col, c->path, "cannot read %s: "
+	    "%s (the slate falls back to %s)", Q(path), strerror(errno),
+	    fallback);
+	if ((v = reallocarray(cfg->warnings, cfg->nwarnings + 1,
+	    sizeof(*v))) == NULL)
+		return fail(c, nd, "out of memory");
+	cfg->warnings = v;
+	if ((v[cfg->nwarnings] = strdup(e.msg)) == NULL)
+		return fail(c, nd, "out of memory");
+	cfg->nwarnings++;
+	return 0;
+}
+
+static int
+cfg_slate(struct cfg_ctx *c, const struct cfg_node *nd, struct cfg_stream *st)
+{
+	const struct cfg_node	*seen[CFG_KEYS_MAX];
+	size_t			 old;
+
+	if (cfg_fill(c, nd, slate_keys, st, seen) == -1)
+		return -1;
+	old = path_push(c, "image");
+	if (slate_warn(c, seen[SLATE_IMAGE], st->slate_image, "black") ==
+	    -1)
+		return -1;
+	path_pop(c, old);
+	path_push(c, "audio");
+	if (slate_warn(c, seen[SLATE_AUDIO], st->slate_audio, "silence") ==
+	    -1)
+		return -1;
+	path_pop(c, old);
 	return 0;
 }
 
@@ -764,41 +861,101 @@ static int
 stream_fill(struct cfg_ctx *c, const struct cfg_node *k, struct cfg_stream *st)
 {
 	const struct cfg_node	*seen[CFG_KEYS_MAX];
+	struct cfg_relay	*r;
+	size_t			 i, old;
 
 	st->line = k->line;
 	st->col = k->col;
 	st->enabled = true;
+	st->on_loss = CFG_LOSS_END;
+	st->grace_ms = CFG_DEFAULT_GRACE_MS;
+	st->prefer = CFG_PREFER_PRIMARY;
 	if (name_check(c, k, "stream") == -1 ||
 	    (st->name = dup_or_fail(c, k, k->str)) == NULL ||
-	    cfg_fill(c, k->val, stream_keys, st, seen) == -1 ||
-	    stream_key(c, k->val, seen, st) == -1)
+	    cfg_fill(c, k->val, stream_keys, st, seen) == -1)
 		return -1;
+	old = c->plen;
+	if (stream_secret(c, k->val, seen, STREAM_KEY, st, true) == -1)
+		return -1;
+	path_pop(c, old);
+	if (stream_secret(c, k->val, seen, STREAM_BACKUP_KEY, st, false) ==
+	    -1)
+		return -1;
+	path_pop(c, old);
+	if (st->backup_key.value != NULL &&
+	    strcmp(st->backup_key.value, st->key.value) == 0) {
+		const struct cfg_node *b = seen[STREAM_BACKUP_KEY] != NULL ?
+		    seen[STREAM_BACKUP_KEY] : seen[STREAM_BACKUP_KEY_FILE];
+
+		path_push(c, seen[STREAM_BACKUP_KEY] != NULL ? "backup_key" :
+		    "backup_key_file");
+		return fail(c, b, "backup key is the stream's own key");
+	}
+	/* a relay's own on_publisher_loss and grace, else the stream's */
+	for (i = 0; i < st->nrelays; i++) {
+		r = &st->relays[i];
+		if (r->on_loss == CFG_LOSS_STREAM)
+			r->on_loss = st->on_loss;
+		if (r->grace_ms == 0)
+			r->grace_ms = st->grace_ms;
+	}
 	return 0;
 }
 
-/* Two streams with one key could not be told apart at publish time. */
+/* Where a stream's key (backup: its backup key) was written. */
+static const struct cfg_node *
+stream_key_node(const struct cfg_node *k, bool backup, const char **name)
+{
+	const struct cfg_node	*kk;
+	const char		*a = backup ? "backup_key" : "key";
+	const char		*b = backup ? "backup_key_file" : "key_file";
+
+	for (kk = k->val->kids; kk != NULL; kk = kk->next)
+		if (strcmp(kk->str, a) == 0 || strcmp(kk->str, b) == 0) {
+			*name = kk->str;
+			return kk->val;
+		}
+	*name = a;
+	return k->val;
+}
+
+/* Key slot n of the streams: 2i is stream i's key, 2i + 1 its backup
+ * key (NULL when it has none). */
+static const char *
+streams_key(const struct cfg *cfg, size_t n)
+{
+	const struct cfg_stream	*st = &cfg->streams[n / 2];
+
+	return n % 2 == 0 ? st->key.value : st->backup_key.value;
+}
+
+/* Two streams with one key could not be told apart at publish time, nor
+ * a backup key from another stream's key: each key against those before
+ * it in the file. */
 static int
 streams_unique(struct cfg_ctx *c, const struct cfg_node *nd,
     const struct cfg *cfg)
 {
-	const struct cfg_node	*k, *kk;
+	const struct cfg_node	*k = nd->kids, *at;
+	const char		*a, *b, *name;
 	size_t			 i, j;
 
-	for (i = 1, k = nd->kids->next; i < cfg->nstreams; i++, k = k->next) {
+	for (i = 1; i < 2 * cfg->nstreams; i++) {
+		if (i % 2 == 0)
+			k = k->next;
+		if ((a = streams_key(cfg, i)) == NULL)
+			continue;
 		for (j = 0; j < i; j++)
-			if (strcmp(cfg->streams[i].key.value,
-			    cfg->streams[j].key.value) == 0)
+			if ((b = streams_key(cfg, j)) != NULL &&
+			    strcmp(a, b) == 0)
 				break;
 		if (j == i)
 			continue;
-		for (kk = k->val->kids; kk != NULL; kk = kk->next)
-			if (strcmp(kk->str, "key") == 0 ||
-			    strcmp(kk->str, "key_file") == 0)
-				break;
+		at = stream_key_node(k, i % 2 == 1, &name);
 		path_push(c, k->str);
-		path_push(c, kk->str);
-		return fail(c, kk->val, "same key as streams.%s",
-		    cfg->streams[j].name);
+		path_push(c, name);
+		return fail(c, at, "same key as streams.%s%s",
+		    cfg->streams[j / 2].name, j % 2 == 1 ? ".backup_key" : "");
 	}
 	return 0;
 }
@@ -956,6 +1113,7 @@ cfg_parse(const char *name, const char *text, size_t len,
 		cfg_errf(err, c.name, 0, 0, NULL, "out of memory");
 		goto out;
 	}
+	c.cfg = cfg;
 	cfg->log_level = LOGL_INFO;
 	cfg->log_format = LOG_FMT_LOGFMT;
 	cfg->relay_queue_bytes = CFG_DEFAULT_RELAY_QUEUE;
@@ -1111,8 +1269,14 @@ cfg_free(struct cfg *cfg)
 		free(st->relays);
 		free(st->name);
 		cfg_secret_clear(&st->key);
+		cfg_secret_clear(&st->backup_key);
+		free(st->slate_image);
+		free(st->slate_audio);
 		free(st->note);
 	}
+	for (i = 0; i < cfg->nwarnings; i++)
+		free(cfg->warnings[i]);
+	free(cfg->warnings);
 	free(cfg->streams);
 	cfg_profiles_free(cfg);
 	free(cfg->path);

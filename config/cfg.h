@@ -57,6 +57,24 @@ struct secret {
 
 struct cfg_profile;
 
+/* on_publisher_loss: what a relay does when its stream has no publisher
+ * left (issue #7). */
+enum cfg_on_loss {
+	CFG_LOSS_STREAM = -1,	/* a relay: the stream's setting */
+	CFG_LOSS_END,		/* EOS: the destination session ends */
+	CFG_LOSS_HOLD,		/* the worker sends the slate for grace */
+};
+
+/* prefer: which publisher relays follow when both are live. */
+enum cfg_prefer {
+	CFG_PREFER_PRIMARY,	/* back to the primary at its keyframe */
+	CFG_PREFER_CURRENT,	/* stay on the backup until it drops */
+};
+
+#define CFG_DEFAULT_GRACE_MS	(5u * 60 * 1000)
+#define CFG_GRACE_MIN_MS	1000
+#define CFG_GRACE_MAX_MS	(24u * 3600 * 1000)
+
 struct cfg_relay {
 	char		*name;
 	struct secret	 url;		/* may hold a destination key */
@@ -65,6 +83,8 @@ struct cfg_relay {
 					   NULL for copy */
 	bool		 enabled;	/* default true */
 	size_t		 queue_bytes;	/* 0: the top-level relay_queue */
+	enum cfg_on_loss on_loss;	/* the stream's unless set */
+	uint32_t	 grace_ms;	/* the stream's unless set */
 	unsigned	 line, col;
 	unsigned	 profile_line, profile_col;	/* 0: not written */
 };
@@ -74,6 +94,12 @@ struct cfg_stream {
 	struct secret	 key;		/* from key: or key_file: */
 	char		*note;		/* optional, NULL when absent */
 	bool		 enabled;	/* default true */
+	struct secret	 backup_key;	/* value NULL: no backup publisher */
+	enum cfg_on_loss on_loss;	/* default end */
+	uint32_t	 grace_ms;	/* CFG_DEFAULT_GRACE_MS */
+	char		*slate_image;	/* NULL: black */
+	char		*slate_audio;	/* NULL: silence */
+	enum cfg_prefer	 prefer;
 	struct cfg_relay *relays;
 	size_t		 nrelays;
 	unsigned	 line, col;
@@ -153,6 +179,10 @@ struct cfg {
 	size_t		 nstreams;
 	struct cfg_profile *profiles;	/* the profiles: section */
 	size_t		 nprofiles;
+	char		**warnings;	/* "file:line:col: path: what" of
+					   what works but may not be meant
+					   (a slate file that is not there) */
+	size_t		 nwarnings;
 };
 
 struct cfg_err {

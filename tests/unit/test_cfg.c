@@ -59,10 +59,11 @@ static const struct {
 	  "format, file)" },
 	{ S1 "    keyy: x\n",
 	  "t.yaml:4:5: streams.s1.keyy: unknown key (expected one of: key, "
-	  "key_file, note, enabled, relays)" },
+	  "key_file, note, enabled, on_publisher_loss, grace, slate, "
+	  "backup_key, backup_key_file, prefer, relays)" },
 	{ R1 "      yt: { url: rtmp://x/y, profil: copy }\n",
 	  "t.yaml:5:30: streams.s1.relays.yt.profil: unknown key (expected "
-	  "one of: url, profile, enabled, queue)" },
+	  "one of: url, profile, enabled, queue, on_publisher_loss, grace)" },
 	/* values */
 	{ R1 "      yt: { url: rtmp://x/y, profile: 720p }\n",
 	  "t.yaml:5:39: streams.s1.relays.yt.profile: unknown profile "
@@ -495,9 +496,9 @@ test_limit_keys(void)
 		  "limits.connections: expected a whole number, got \"-1\"" },
 		{ "limits: { streams: 1e3 }\n", "t.yaml:1:20: "
 		  "limits.streams: expected a whole number, got \"1e3\"" },
-		{ "limits: { idle_timeout: 10h }\n", "t.yaml:1:25: "
+		{ "limits: { idle_timeout: 10d }\n", "t.yaml:1:25: "
 		  "limits.idle_timeout: expected a duration such as 10s, 500ms "
-		  "or 2m, got \"10h\"" },
+		  "or 2m, got \"10d\"" },
 		{ "limits: { handshake_timeout: 999ms }\n", "t.yaml:1:30: "
 		  "limits.handshake_timeout: duration \"999ms\" out of range "
 		  "(1000 ms to 600000 ms)" },
@@ -929,7 +930,7 @@ cleanup(void)
 	static const char *const files[] = {
 		"secrets/studio.key", "open.key", "group.key", "empty.key",
 		"big.key", "nul.key", "two.key", "big.yaml", "m.yaml",
-		"e.yaml", "s.yaml", "secrets",
+		"e.yaml", "s.yaml", "backup.key", "slate.png", "secrets",
 	};
 	char	path[256];
 	size_t	i;
@@ -1206,6 +1207,125 @@ test_profiles(void)
 	cfg_free(cfg);
 }
 
+
+/* Continuity (#7): on_publisher_loss, grace, slate, backup_key, prefer. */
+static void
+test_continuity(void)
+{
+	static const struct {
+		const char	*yaml, *msg;
+	} bad_cont[] = {
+		{ S1 "    on_publisher_loss: pause\n", "t.yaml:4:24: "
+		  "streams.s1.on_publisher_loss: unknown on_publisher_loss "
+		  "\"pause\" (expected one of: end, hold)" },
+		{ S1 "    grace: 500ms\n", "t.yaml:4:12: streams.s1.grace: "
+		  "duration \"500ms\" out of range (1000 ms to 86400000 ms)" },
+		{ S1 "    grace: 25h\n", "t.yaml:4:12: streams.s1.grace: "
+		  "duration \"25h\" out of range (1000 ms to 86400000 ms)" },
+		{ S1 "    grace: soon\n", "t.yaml:4:12: streams.s1.grace: "
+		  "expected a duration such as 10s, 500ms or 2m, got \"soon\"" },
+		{ S1 "    prefer: backup\n", "t.yaml:4:13: streams.s1.prefer: "
+		  "unknown prefer \"backup\" (expected one of: primary, "
+		  "current)" },
+		{ S1 "    slate: { video: x.png }\n", "t.yaml:4:14: "
+		  "streams.s1.slate.video: unknown key (expected one of: "
+		  "image, audio)" },
+		{ S1 "    slate: black\n", "t.yaml:4:12: streams.s1.slate: "
+		  "expected a mapping, got a string" },
+		{ S1 "    slate: { image: \"\" }\n", "t.yaml:4:21: "
+		  "streams.s1.slate.image: empty path" },
+		{ S1 "    backup_key: abcdefgh\n", "t.yaml:4:17: "
+		  "streams.s1.backup_key: backup key is the stream's own key" },
+		{ S1 "    backup_key: short\n", "t.yaml:4:17: "
+		  "streams.s1.backup_key: stream key is too short (5 "
+		  "characters, at least 8)" },
+		{ S1 "    backup_key: b" SECRET "\n    backup_key_file: k\n",
+		  "t.yaml:5:22: streams.s1.backup_key_file: backup_key and "
+		  "backup_key_file are mutually exclusive" },
+		{ S1 "  s2:\n    key: " SECRET "\n    backup_key: abcdefgh\n",
+		  "t.yaml:6:17: streams.s2.backup_key: same key as streams.s1" },
+		{ S1 "    backup_key: b" SECRET "\n  s2:\n    key: b" SECRET "\n",
+		  "t.yaml:6:10: streams.s2.key: same key as "
+		  "streams.s1.backup_key" },
+		{ S1 "    backup_key: b" SECRET "\n  s2:\n    key: " SECRET "\n"
+		  "    backup_key: b" SECRET "\n",
+		  "t.yaml:7:17: streams.s2.backup_key: same key as "
+		  "streams.s1.backup_key" },
+		{ R1 "      yt: { url: rtmp://x/y, on_publisher_loss: later }\n",
+		  "t.yaml:5:49: streams.s1.relays.yt.on_publisher_loss: unknown "
+		  "on_publisher_loss \"later\" (expected one of: end, hold)" },
+		{ R1 "      yt: { url: rtmp://x/y, grace: 0 }\n",
+		  "t.yaml:5:37: streams.s1.relays.yt.grace: duration \"0\" out "
+		  "of range (1000 ms to 86400000 ms)" },
+	};
+	char		 yaml[1024];
+	struct cfg_err	 err;
+	struct cfg	*cfg = NULL;
+	const struct cfg_stream *st;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(bad_cont) / sizeof(bad_cont[0]); i++) {
+		ok(parse(bad_cont[i].yaml, tmpdir, &cfg, &err) == -1,
+		    "continuity bad[%zu] fails", i);
+		is_str(err.msg, bad_cont[i].msg, "continuity bad[%zu] message",
+		    i);
+		ok(strstr(err.msg, SECRET) == NULL, "continuity bad[%zu] hides "
+		    "secrets", i);
+	}
+
+	/* defaults */
+	if (parse(S1 "    relays:\n      yt: { url: rtmp://x/y }\n", tmpdir,
+	    &cfg, &err) == -1) {
+		ok(0, "defaults parse: %s", err.msg);
+		return;
+	}
+	st = &cfg->streams[0];
+	is_int(st->on_loss, CFG_LOSS_END, "on_publisher_loss defaults to end");
+	is_int(st->grace_ms, 300000, "grace defaults to 5m");
+	is_int(st->prefer, CFG_PREFER_PRIMARY, "prefer defaults to primary");
+	ok(st->backup_key.value == NULL, "no backup key by default");
+	ok(st->slate_image == NULL && st->slate_audio == NULL, "no slate");
+	is_int(st->relays[0].on_loss, CFG_LOSS_END, "relay takes end");
+	is_int(st->relays[0].grace_ms, 300000, "relay takes the grace");
+	is_int(cfg->nwarnings, 0, "no warnings");
+	cfg_free(cfg);
+
+	/* set, overridden per relay, slate paths, a backup key file */
+	write_file("backup.key", "b" SECRET "\n", 13, 0600);
+	write_file("slate.png", "png", 3, 0600);
+	snprintf(yaml, sizeof(yaml), S1
+	    "    on_publisher_loss: hold\n    grace: 24h\n    prefer: current\n"
+	    "    backup_key_file: backup.key\n"
+	    "    slate: { image: slate.png, audio: /nonexistent/a.wav }\n"
+	    "    relays:\n"
+	    "      a: { url: rtmp://x/y }\n"
+	    "      b: { url: rtmp://x/z, on_publisher_loss: end, grace: 3s }\n");
+	if (parse(yaml, tmpdir, &cfg, &err) == -1) {
+		ok(0, "continuity parses: %s", err.msg);
+		return;
+	}
+	st = &cfg->streams[0];
+	is_int(st->on_loss, CFG_LOSS_HOLD, "on_publisher_loss: hold");
+	is_int(st->grace_ms, 86400000, "grace: 24h");
+	is_int(st->prefer, CFG_PREFER_CURRENT, "prefer: current");
+	is_str(st->backup_key.value, "b" SECRET, "backup key from its file");
+	ok(strncmp(st->slate_image, tmpdir, strlen(tmpdir)) == 0 &&
+	    strcmp(st->slate_image + strlen(tmpdir), "/slate.png") == 0,
+	    "slate image taken from the config's directory");
+	is_str(st->slate_audio, "/nonexistent/a.wav", "absolute slate audio");
+	is_int(st->relays[0].on_loss, CFG_LOSS_HOLD, "relay a holds");
+	is_int(st->relays[0].grace_ms, 86400000, "relay a: the stream's grace");
+	is_int(st->relays[1].on_loss, CFG_LOSS_END, "relay b ends");
+	is_int(st->relays[1].grace_ms, 3000, "relay b: grace 3s");
+	is_int(cfg->nwarnings, 1, "one warning: the missing audio file");
+	if (cfg->nwarnings == 1)
+		is_str(cfg->warnings[0], "t.yaml:8:39: streams.s1.slate.audio: "
+		    "cannot read \"/nonexistent/a.wav\": No such file or "
+		    "directory (the slate falls back to silence)",
+		    "the warning names the place");
+	cfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1231,6 +1351,7 @@ main(void)
 	test_load();
 	test_ops();
 	test_profiles();
+	test_continuity();
 	cleanup();
 	return tap_done();
 }
