@@ -406,6 +406,8 @@ cli_check_main(int argc, char **argv)
 		return r < 0 ? 0 : r;
 	if ((cfg = cli_load(path)) == NULL)
 		return 1;
+	for (r = 0; r < (int)cfg->nwarnings; r++)
+		fprintf(stderr, "warning: %s\n", cfg->warnings[r]);
 	printf("%s: ok\n", path);
 	cfg_free(cfg);
 	return 0;

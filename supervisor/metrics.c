@@ -27,8 +27,8 @@ struct metric {
 };
 
 static const char *const relay_state_names[] = {
-	"starting", "connecting", "live", "stalled", "backoff", "stopped",
-	"down",
+	"starting", "connecting", "live", "stalled", "holding", "backoff",
+	"stopped", "down",
 };
 
 static void
@@ -66,24 +66,26 @@ static const struct metric stream_metrics[ST_N] = {
 	{ "stream_fps", "gauge",
 	    "Video frames per second, from the frames' timestamps." },
 	{ "stream_uptime_seconds", "gauge",
-	    "Seconds since the publish started." },
+	    "Seconds since the active publish started (0: none)." },
 };
 
 static double
 stream_value(const struct stream *st, int which, uint64_t now)
 {
-	double	kbps, fps;
+	const struct source	*src = stream_active(st);
+	double			 kbps, fps;
 
 	stream_rates(st, &kbps, &fps);
 	switch (which) {
 	case ST_BYTES:
-		return (double)st->bytes_in;
+		return (double)st->bytes_in;	/* all its publishers' */
 	case ST_BPS:
 		return kbps * 1000;
 	case ST_FPS:
 		return fps;
 	default:
-		return (double)(now - st->started_ms) / 1000;
+		return src == NULL ? 0 : (double)(now - src->started_ms) /
+		    1000;
 	}
 }
 
@@ -92,6 +94,9 @@ metrics_streams(struct server *srv, struct evbuffer *out, uint64_t now)
 {
 	static const struct metric live = { "streams_live", "gauge",
 	    "Streams being published now." };
+	static const struct metric active = { "stream_source_active",
+	    "gauge", "1 for the publisher relays follow (primary, backup, or "
+	    "none while relays hold), 0 for the others." };
 	static const struct metric pubs = { "stream_publishes_total",
 	    "counter", "Publishes accepted since the supervisor started." };
 	const struct stream	*st;
@@ -112,6 +117,15 @@ metrics_streams(struct server *srv, struct evbuffer *out, uint64_t now)
 			    stream_value(st, m, now));
 		}
 	}
+	metrics_head(out, &active);
+	TAILQ_FOREACH(st, &srv->streams, entry)
+		for (m = -1; m < SOURCE_N; m++) {
+			evbuffer_add_printf(out, M_PREFIX "%s{", active.name);
+			metrics_label(out, "stream", st->name, true);
+			metrics_label(out, "source", m < 0 ? "none" :
+			    source_label(m), false);
+			evbuffer_add_printf(out, "} %d\n", st->active == m);
+		}
 	metrics_head(out, &pubs);
 	for (i = 0; i < srv->npublishes; i++) {
 		evbuffer_add_printf(out, M_PREFIX "%s{", pubs.name);

@@ -30,6 +30,7 @@
 #include "supervisor/db.h"
 #include "supervisor/relay.h"
 #include "supervisor/server.h"
+#include "supervisor/source.h"
 #include "supervisor/stream.h"
 
 #define RELAY_CONNECT_TIMEOUT_MS	10000
@@ -46,6 +47,7 @@ static void	relay_on_drained(struct bufferevent *, void *);
 static void	relay_on_read(struct bufferevent *, void *);
 static void	relay_on_event(struct bufferevent *, short, void *);
 static void	relay_on_timer(evutil_socket_t, short, void *);
+static void	relay_on_hold(evutil_socket_t, short, void *);
 
 const char *
 relay_worker_path(void)
@@ -84,10 +86,24 @@ relay_state_name(uint8_t state)
 	    relay_states[state] : "unknown";
 }
 
+static char *
+relay_strdup_or_null(const char *s, bool *oom)
+{
+	char	*p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = strdup(s)) == NULL)
+		*oom = true;
+	return p;
+}
+
 struct relay *
 relay_new(struct stream *st, const struct cfg_relay *cr)
 {
-	struct relay	*r;
+	const struct cfg_stream	*cs = cfg_stream_find(st->srv->cfg, st->name);
+	struct relay		*r;
+	bool			 oom = false;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		goto oom;
@@ -99,14 +115,23 @@ relay_new(struct stream *st, const struct cfg_relay *cr)
 	r->budget_bytes = relay_budget(st->srv, cr);
 	r->stats_ms = util_mono_ms();	/* first stats line after a period */
 	r->started_s = util_wall_s();
-	snprintf(r->session_id, sizeof(r->session_id), "%s", st->id);
-	if ((r->stream_name = strdup(st->name)) == NULL ||
+	if (stream_active(st) != NULL)
+		snprintf(r->session_id, sizeof(r->session_id), "%s",
+		    stream_active(st)->id);
+	relay_set_loss(r, cr);
+	if (cs != NULL) {
+		r->slate_image = relay_strdup_or_null(cs->slate_image, &oom);
+		r->slate_audio = relay_strdup_or_null(cs->slate_audio, &oom);
+	}
+	if (oom || (r->stream_name = strdup(st->name)) == NULL ||
 	    (r->name = strdup(cr->name)) == NULL ||
 	    (r->url = strdup(cr->url.value)) == NULL ||
 	    (r->profile = strdup(cr->profile)) == NULL ||
 	    (cr->prof != NULL && (r->prof = cfg_profile_dup(cr->prof)) ==
 	    NULL) ||
 	    (r->timer_ev = evtimer_new(st->srv->base, relay_on_timer, r)) ==
+	    NULL ||
+	    (r->hold_ev = evtimer_new(st->srv->base, relay_on_hold, r)) ==
 	    NULL) {
 		relay_free(r);
 		goto oom;
@@ -149,6 +174,10 @@ relay_free(struct relay *r)
 		bufferevent_free(r->bev);
 	if (r->timer_ev != NULL)
 		event_free(r->timer_ev);
+	if (r->hold_ev != NULL)
+		event_free(r->hold_ev);
+	free(r->slate_image);
+	free(r->slate_audio);
 	if (r->url != NULL)
 		explicit_bzero(r->url, strlen(r->url));
 	free(r->url);
@@ -261,6 +290,10 @@ relay_send_config(struct relay *r)
 	c.log_level = (uint8_t)r->srv->cfg->log_level;
 	c.log_format = (uint8_t)r->srv->cfg->log_format;
 	relay_profile(r->prof, &c.prof);
+	c.on_loss = r->on_loss;
+	c.grace_ms = r->grace_ms;
+	c.slate_image = relay_str(r->slate_image);
+	c.slate_audio = relay_str(r->slate_audio);
 	if ((n = ipc_hello_pack(buf, sizeof(buf), "supervisor")) == -1 ||
 	    relay_add(r, IPC_HELLO, buf, (size_t)n) == -1 ||
 	    (n = ipc_config_pack(buf, sizeof(buf), &c)) == -1 ||
@@ -270,20 +303,115 @@ relay_send_config(struct relay *r)
 	return 0;
 }
 
-/* A worker that starts mid-stream begins with the decoder configs and the
- * GOP from the last keyframe, so its first video frame is a keyframe. */
+/* A SOURCE message; grace_ms is what is left of a hold. */
+static int
+relay_send_source(struct relay *r, uint8_t what, const char *label)
+{
+	struct ipc_source	s;
+	uint8_t			buf[128];
+	int			n;
+
+	if (r->bev == NULL || r->draining)
+		return 0;
+	s.what = what;
+	s.grace_ms = (uint32_t)relay_hold_left_ms(r, util_mono_ms());
+	s.label = relay_str(label);
+	if ((n = ipc_source_pack(buf, sizeof(buf), &s)) == -1 ||
+	    relay_add(r, IPC_SOURCE, buf, (size_t)n) == -1) {
+		log_error("relay.ipc_failed", "stream=%s relay=%s err=%s",
+		    r->stream_name, r->name, "out of memory");
+		kill(r->pid, SIGKILL);
+		return -1;
+	}
+	return 0;
+}
+
+/* The decoder configs and the GOP from the last keyframe, so the first
+ * video frame the worker gets from src is a keyframe. */
+static void
+relay_send_cache(struct relay *r, const struct source *src)
+{
+	size_t	i;
+
+	if (src->video_seq != NULL)
+		relay_send(r, src->video_seq);
+	if (src->audio_seq != NULL)
+		relay_send(r, src->audio_seq);
+	for (i = 0; i < src->ngop; i++)
+		relay_send(r, src->gop[i]);
+}
+
+/* A new worker begins with the active source's cache; a held relay's with
+ * the last decoder configs (its slate is built to match them), then
+ * SOURCE LOST. */
 static void
 relay_send_start(struct relay *r)
 {
-	struct stream	*st = r->st;
-	size_t		 i;
+	const struct source	*src = stream_active(r->st);
 
-	if (st->video_seq != NULL)
-		relay_send(r, st->video_seq);
-	if (st->audio_seq != NULL)
-		relay_send(r, st->audio_seq);
-	for (i = 0; i < st->ngop; i++)
-		relay_send(r, st->gop[i]);
+	if (src != NULL) {
+		relay_send_cache(r, src);
+		return;
+	}
+	if (!r->holding)
+		return;
+	if (r->st->held_vseq != NULL)
+		relay_send(r, r->st->held_vseq);
+	if (r->st->held_aseq != NULL)
+		relay_send(r, r->st->held_aseq);
+	(void)relay_send_source(r, IPC_SRC_LOST, "none");
+}
+
+void
+relay_set_loss(struct relay *r, const struct cfg_relay *cr)
+{
+	r->on_loss = cr->on_loss == CFG_LOSS_HOLD ? IPC_LOSS_HOLD :
+	    IPC_LOSS_END;
+	r->grace_ms = cr->grace_ms != 0 ? cr->grace_ms :
+	    CFG_DEFAULT_GRACE_MS;
+}
+
+uint64_t
+relay_hold_left_ms(const struct relay *r, uint64_t now)
+{
+	if (!r->holding || now >= r->hold_until_ms)
+		return 0;
+	return r->hold_until_ms - now;
+}
+
+void
+relay_hold(struct relay *r)
+{
+	struct timeval	tv = { r->grace_ms / 1000, (r->grace_ms % 1000) * 1000 };
+
+	r->holding = true;
+	r->hold_until_ms = util_mono_ms() + r->grace_ms;
+	evtimer_add(r->hold_ev, &tv);
+	(void)relay_send_source(r, IPC_SRC_LOST, "none");
+}
+
+void
+relay_source_new(struct relay *r, const struct source *src)
+{
+	if (r->holding) {
+		evtimer_del(r->hold_ev);
+		r->holding = false;
+	}
+	if (r->bev == NULL || r->draining)
+		return;		/* a new worker starts from the cache */
+	if (relay_send_source(r, IPC_SRC_NEW, source_label(src->role)) == -1)
+		return;
+	r->dropping = false;	/* the cache starts at a keyframe */
+	relay_send_cache(r, src);
+}
+
+static void
+relay_on_hold(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+
+	r->holding = false;
+	stream_hold_expired(r->st, r);	/* drains r */
 }
 
 /*
@@ -584,7 +712,9 @@ relay_drain(struct relay *r)
 	TAILQ_INSERT_TAIL(&r->srv->draining, r, entry);
 	r->st = NULL;
 	r->draining = true;
+	r->holding = false;
 	evtimer_del(r->timer_ev);
+	evtimer_del(r->hold_ev);
 	if (r->pid <= 0) {		/* in backoff: nothing to wait for */
 		relay_gone(r);
 		return;
@@ -704,10 +834,17 @@ relay_tick(struct relay *r, uint64_t now)
 	}
 }
 
+/* A held relay is "holding" from SOURCE LOST on, whatever the worker
+ * says as long as it is up with its destination. */
 const char *
 relay_state(const struct relay *r)
 {
-	return r->pid > 0 ? relay_state_name(r->status.state) : "down";
+	if (r->pid <= 0)
+		return "down";
+	if (r->holding && (r->status.state == IPC_ST_LIVE ||
+	    r->status.state == IPC_ST_STALLED))
+		return relay_state_name(IPC_ST_HOLDING);
+	return relay_state_name(r->status.state);
 }
 
 void
@@ -715,6 +852,7 @@ relay_status(const struct relay *r, struct evbuffer *out, bool json)
 {
 	char		err[LOG_QMAX];
 	const char	*state = relay_state(r);
+	uint64_t	hold = relay_hold_left_ms(r, util_mono_ms());
 	size_t		i, o = 0;
 
 	if (!json) {
@@ -724,6 +862,11 @@ relay_status(const struct relay *r, struct evbuffer *out, bool json)
 		    r->status.packets_dropped), r->status.reconnects,
 		    r->attempts - 1, r->last_error[0] ? "  " : "",
 		    r->last_error);
+		if (r->holding)
+			evbuffer_add_printf(out, "        hold_left %llu:%02llu "
+			    "(no publisher: slate)\n",
+			    (unsigned long long)(hold / 60000),
+			    (unsigned long long)(hold / 1000 % 60));
 		if (r->prof != NULL)
 			evbuffer_add_printf(out, "        profile %s  speed "
 			    "%.2fx  frames dropped %llu  duplicated %llu\n",
@@ -749,7 +892,8 @@ relay_status(const struct relay *r, struct evbuffer *out, bool json)
 	    "\"kbps\":%u,\"fps\":%.1f,\"bytes_out\":%llu,\"packets_out\":%llu,"
 	    "\"dropped\":%llu,\"reconnects\":%u,\"restarts\":%u,\"pid\":%ld,"
 	    "\"last_error\":\"%s\",\"profile\":\"%s\",\"speed\":%.2f,"
-	    "\"frames_dropped\":%llu,\"frames_duped\":%llu}", r->name, state,
+	    "\"frames_dropped\":%llu,\"frames_duped\":%llu,\"holding\":%s,"
+	    "\"hold_left_ms\":%llu}", r->name, state,
 	    r->status.kbps, r->status.fps_x100 / 100.0,
 	    (unsigned long long)r->status.bytes_out,
 	    (unsigned long long)r->status.packets_out,
@@ -757,5 +901,6 @@ relay_status(const struct relay *r, struct evbuffer *out, bool json)
 	    r->status.reconnects, r->attempts - 1, (long)r->pid, err,
 	    r->profile, r->status.speed_x100 / 100.0,
 	    (unsigned long long)r->status.frames_dropped,
-	    (unsigned long long)r->status.frames_duped);
+	    (unsigned long long)r->status.frames_duped,
+	    r->holding ? "true" : "false", (unsigned long long)hold);
 }

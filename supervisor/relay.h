@@ -1,8 +1,10 @@
 /*
- * One relay of a live stream: its mirroring-worker process, the socket to
- * it, the byte budget of media queued for it, and its latest STATUS.  The
- * stream owns its relays; when the publish ends they move to the server's
- * draining list until their workers have flushed and exited.
+ * One relay of a stream: its mirroring-worker process, the socket to it,
+ * the byte budget of media queued for it, its latest STATUS, and its hold
+ * (no publisher: the worker keeps the destination on the slate for the
+ * grace period).  The stream owns its relays; when they end (EOS) they
+ * move to the server's draining list until their workers have flushed
+ * and exited.
  */
 #ifndef RELAY_H
 #define RELAY_H
@@ -20,6 +22,7 @@ struct cfg_relay;
 struct event;
 struct evbuffer;
 struct server;
+struct source;
 struct stream;
 struct tag;
 
@@ -48,6 +51,13 @@ struct relay {
 	pid_t			 pid;		/* -1: no worker */
 	struct bufferevent	*bev;		/* our end of the socketpair */
 	struct event		*timer_ev;	/* restart backoff / kill grace */
+	struct event		*hold_ev;	/* the grace of a hold */
+	uint8_t			 on_loss;	/* enum ipc_on_loss */
+	uint32_t		 grace_ms;
+	char			*slate_image;	/* NULL: black */
+	char			*slate_audio;	/* NULL: silence */
+	bool			 holding;	/* SOURCE LOST sent: slate */
+	uint64_t		 hold_until_ms;
 	bool			 draining;	/* EOS sent: exit expected */
 	bool			 dropping;	/* until the next keyframe */
 	bool			 hello;		/* worker said HELLO */
@@ -78,6 +88,18 @@ size_t		 relay_budget(const struct server *, const struct cfg_relay *);
 /* A new budget for a live relay: its supervisor-side queue follows at once,
  * its worker's own queue from the next worker (no restart for it). */
 void		 relay_set_budget(struct relay *, size_t budget_bytes);
+/* A live relay's on_publisher_loss and grace follow the config (the
+ * supervisor decides hold or EOS: no restart). */
+void		 relay_set_loss(struct relay *, const struct cfg_relay *);
+/* No publisher left: SOURCE LOST to the worker (and to each restarted
+ * one), which keeps its destination on the slate; the grace timer then
+ * calls stream_hold_expired. */
+void		 relay_hold(struct relay *);
+/* The relay follows src from here: SOURCE NEW, src's decoder configs and
+ * GOP cache, then its live media.  Ends a hold. */
+void		 relay_source_new(struct relay *, const struct source *src);
+/* What is left of a hold, 0 when not holding. */
+uint64_t	 relay_hold_left_ms(const struct relay *, uint64_t now_ms);
 /* Queues one tag to the worker (by reference), within the budget. */
 void		 relay_send(struct relay *, struct tag *);
 /* The publish ended: EOS to the worker, then it flushes and exits.  The
@@ -88,8 +110,9 @@ bool		 relay_reap(struct server *, pid_t, int wstatus);
 /* The 1 s tick: watchdog and stats lines. */
 void		 relay_tick(struct relay *, uint64_t now_ms);
 void		 relay_status(const struct relay *, struct evbuffer *, bool json);
-/* "starting", "connecting", "live", "backoff", "stopped", "stalled", or
- * "down" with no worker: the state status and metrics show. */
+/* "starting", "connecting", "live", "backoff", "stopped", "stalled",
+ * "holding" (a hold, the worker up), or "down" with no worker: the state
+ * status and metrics show. */
 const char	*relay_state(const struct relay *);
 /* Shutdown: SIGKILL the worker and free at once. */
 void		 relay_free(struct relay *);

@@ -123,11 +123,25 @@ server_relays_load(struct server *srv, char *err, size_t errlen)
 	return 0;
 }
 
+/* A backup publisher whose key is no longer the stream's backup key. */
+static void
+server_backup_check(struct server *srv, struct stream *st)
+{
+	const struct cfg_stream	*cs = cfg_stream_find(srv->cfg, st->name);
+	struct source		*b = st->src[SOURCE_BACKUP];
+
+	if (b == NULL || (cs != NULL && cs->backup_key.value != NULL &&
+	    strcmp(cs->backup_key.value, b->key) == 0))
+		return;
+	session_close(b->session, "backup key changed", false);
+}
+
 void
 server_keys_changed(struct server *srv)
 {
 	const struct key_entry	*ke;
 	struct stream		*st, *next;
+	struct source		*p;
 	char			 err[DB_ERR_MAX];
 	const char		*why;
 
@@ -140,23 +154,43 @@ server_keys_changed(struct server *srv)
 	for (st = TAILQ_FIRST(&srv->streams); st != NULL; st = next) {
 		next = TAILQ_NEXT(st, entry);
 		ke = keys_find(&srv->keys, st->name);
-		if (ke == NULL)
-			why = "key removed";
-		else if (!ke->enabled)
-			why = "key disabled";
-		else if (strcmp(ke->key, st->key) != 0)
-			why = "key changed";
-		else
+		p = st->src[SOURCE_PRIMARY];
+		if (ke == NULL || !ke->enabled) {
+			/* held relays and the backup end too: the stream may
+			 * not publish at all */
+			stream_close(st, ke == NULL ? "key removed" :
+			    "key disabled");
 			continue;
-		/* ends the stream too; next stays valid */
-		session_close(st->session, why, false);
+		}
+		if (p != NULL && strcmp(ke->key, p->key) != 0) {
+			why = "key changed";
+			/* a switch to the backup, a hold, or the end of the
+			 * stream; next stays valid */
+			session_close(p->session, why, false);
+		}
+	}
+	for (st = TAILQ_FIRST(&srv->streams); st != NULL; st = next) {
+		next = TAILQ_NEXT(st, entry);
+		server_backup_check(srv, st);
 	}
 	if (server_relays_load(srv, err, sizeof(err)) == -1) {
 		log_error("relays.load_failed", "err=%s", LQ(err));
 		return;
 	}
-	TAILQ_FOREACH(st, &srv->streams, entry)
-		stream_relays_apply(st);
+	for (st = TAILQ_FIRST(&srv->streams); st != NULL; st = next) {
+		next = TAILQ_NEXT(st, entry);
+		stream_relays_apply(st);	/* may free a held stream */
+	}
+}
+
+/* What the config parser found odd but accepted (a missing slate file). */
+static void
+server_cfg_warnings(const struct cfg *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nwarnings; i++)
+		log_warnx("config.warning", "msg=%s", LQ(cfg->warnings[i]));
 }
 
 /* One line on the supervisor itself: who, how long, where. */
@@ -240,22 +274,26 @@ static void
 server_stream_stats(struct server *srv, uint64_t now)
 {
 	const struct stream	*st;
+	const struct source	*src;
 	double			 kbps, fps;
 
 	if (now - srv->stats_ms < RELAY_STATS_MS)
 		return;
 	srv->stats_ms = now;
 	TAILQ_FOREACH(st, &srv->streams, entry) {
-		stream_rates(st, &kbps, &fps);
+		if ((src = stream_active(st)) == NULL)
+			continue;	/* held: the relays' lines say it */
+		source_rates(src, &kbps, &fps);
 		log_info("stream.stats", "stream=%s conn=%llu uptime_s=%llu "
 		    "kbps=%.0f fps=%.1f bytes_in=%llu video_frames=%llu "
-		    "audio_frames=%llu bad_tags=%llu", st->name,
-		    (unsigned long long)st->conn,
-		    (unsigned long long)((now - st->started_ms) / 1000), kbps,
-		    fps, (unsigned long long)st->bytes_in,
-		    (unsigned long long)st->video_frames,
-		    (unsigned long long)st->audio_frames,
-		    (unsigned long long)st->bad_tags);
+		    "audio_frames=%llu bad_tags=%llu source=%s", st->name,
+		    (unsigned long long)src->conn,
+		    (unsigned long long)((now - src->started_ms) / 1000), kbps,
+		    fps, (unsigned long long)src->bytes_in,
+		    (unsigned long long)src->video_frames,
+		    (unsigned long long)src->audio_frames,
+		    (unsigned long long)src->bad_tags,
+		    source_label(src->role));
 	}
 }
 
@@ -315,6 +353,8 @@ server_stop(struct server *srv, const char *why)
 		next = TAILQ_NEXT(s, entry);
 		session_close(s, "server stopping", false);
 	}
+	while (!TAILQ_EMPTY(&srv->streams))	/* held ones */
+		stream_close(TAILQ_FIRST(&srv->streams), "server stopping");
 	if (TAILQ_EMPTY(&srv->draining) || (srv->stop_ev = evtimer_new(
 	    srv->base, server_on_stop_timeout, srv)) == NULL ||
 	    evtimer_add(srv->stop_ev, &grace) == -1)
@@ -407,6 +447,7 @@ server_reload(struct server *srv, char *err, size_t errlen)
 	log_set_level(nc->log_level);
 	log_info("config.reloaded", "path=%s streams=%zu", LQ(nc->path),
 	    nc->nstreams);
+	server_cfg_warnings(nc);
 	server_keys_changed(srv);	/* and relays */
 	daemon_notify("READY=1");
 	return 0;
@@ -500,6 +541,8 @@ server_free(struct server *srv)
 		    false);
 		session_free(TAILQ_FIRST(&srv->sessions));
 	}
+	while (!TAILQ_EMPTY(&srv->streams))
+		stream_close(TAILQ_FIRST(&srv->streams), "server stopping");
 	while (!TAILQ_EMPTY(&srv->draining)) {
 		struct relay *r = TAILQ_FIRST(&srv->draining);
 
@@ -556,6 +599,7 @@ server_run(struct cfg *cfg, int ready_fd)
 	    cfg->listen_port, cfg->app, LQ(cfg->state_dir), srv.keys.n,
 	    LQ(relay_worker_path()), cfg->http != NULL ? cfg->http : "off",
 	    (long)getpid());
+	server_cfg_warnings(cfg);
 	daemon_ready(ready_fd, NULL);
 	daemon_notify("READY=1");
 	event_base_dispatch(srv.base);

@@ -139,9 +139,11 @@ session_close(struct session *s, const char *reason, bool protocol_error)
 
 	if (s->state == SESSION_CLOSED)
 		return;
-	if (s->stream != NULL) {
-		stream_end(s->stream, reason);
-		s->stream = NULL;
+	if (s->source != NULL) {
+		struct source *src = s->source;
+
+		s->source = NULL;	/* stream_close may come back here */
+		stream_detach(src, reason);
 	}
 	log_msg(protocol_error ? LOGL_WARN : LOGL_INFO, "conn.closed",
 	    "conn=%llu addr=%s reason=%s bytes_in=%llu",
@@ -171,7 +173,7 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		break;
 	case SESSION_CHUNKS:
 		/* connected but not publishing: a slot held for nothing */
-		if (s->stream == NULL) {
+		if (s->source == NULL) {
 			snprintf(s->why, sizeof(s->why), "no publish within "
 			    "%u ms", s->srv->cfg->limits.publish_ms);
 			session_close(s, s->why, true);
@@ -439,12 +441,35 @@ session_cmd_create_stream(struct session *s, double txn, const char **why)
 	return session_send_result(s, "_result", txn, &w) == -1 ? -1 : 0;
 }
 
-/* Why a key is refused, as logged and as told to the client. */
+/*
+ * The backup key (YAML only, from the current config) equal to
+ * key[0..len): every one is compared in constant time, as keys_match
+ * does.  The stream's name, or NULL.
+ */
+static const struct cfg_stream *
+session_backup_match(const struct session *s, const uint8_t *key,
+    size_t len)
+{
+	const struct cfg	*cfg = s->srv->cfg;
+	const struct cfg_stream	*found = NULL;
+	const char		*b;
+	size_t			 i;
+
+	for (i = 0; i < cfg->nstreams; i++)
+		if ((b = cfg->streams[i].backup_key.value) != NULL &&
+		    util_ct_equal(b, strlen(b), key, len))
+			found = &cfg->streams[i];
+	return found;
+}
+
+/* Why a key is refused, as logged and as told to the client.  *role says
+ * whether it was the stream's key or its backup key (*key: which). */
 static const char *
 session_key_check(struct session *s, const struct amf0_val *name,
-    const struct key_entry **out)
+    const struct key_entry **out, enum source_role *role, const char **key)
 {
 	const struct key_entry	*ke;
+	const struct cfg_stream	*cs = NULL;
 	struct stream		*st;
 	const char		*q;
 	size_t			 len = name->str_len;
@@ -455,22 +480,29 @@ session_key_check(struct session *s, const struct amf0_val *name,
 	if ((q = memchr(name->str, '?', len)) != NULL)
 		len = (size_t)(q - name->str);
 	ke = keys_match(&s->srv->keys, (const uint8_t *)name->str, len);
+	if (ke == NULL && (cs = session_backup_match(s, (const uint8_t *)
+	    name->str, len)) != NULL)
+		ke = keys_find(&s->srv->keys, cs->name);
 	*out = ke;
+	*role = cs != NULL ? SOURCE_BACKUP : SOURCE_PRIMARY;
 	if (ke == NULL)
 		return "unknown-key";
+	*key = cs != NULL ? cs->backup_key.value : ke->key;
 	if (!ke->enabled)
 		return "key-disabled";
-	if ((st = server_stream_find(s->srv, ke->name)) != NULL) {
+	if ((st = server_stream_find(s->srv, ke->name)) != NULL &&
+	    st->src[*role] != NULL) {
 		/* an encoder whose connection died silently reconnects with
 		 * the same key: do not make it wait for our idle timeout */
-		silent_ms = util_mono_ms() - st->session->last_read_ms;
+		silent_ms = util_mono_ms() -
+		    st->src[*role]->session->last_read_ms;
 		if (silent_ms < SESSION_STALE_MS)
 			return "already-live";
 		snprintf(s->why, sizeof(s->why), "replaced by conn %llu after "
 		    "%llu ms of silence", (unsigned long long)s->id,
 		    (unsigned long long)silent_ms);
-		session_close(st->session, s->why, false);
-	} else if (server_stream_count(s->srv) >=
+		session_close(st->src[*role]->session, s->why, false);
+	} else if (st == NULL && server_stream_count(s->srv) >=
 	    s->srv->cfg->limits.streams)
 		return "too-many-streams";
 	return NULL;
@@ -501,7 +533,8 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 {
 	const struct key_entry	*ke;
 	struct amf0_val		 v, name;
-	const char		*refused;
+	enum source_role	 role;
+	const char		*refused, *key = NULL;
 	char			 shown[LOG_QMAX];
 	int			 r;
 
@@ -509,7 +542,7 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 		*why = "publish before connect";
 		return -1;
 	}
-	if (s->stream != NULL) {
+	if (s->source != NULL) {
 		*why = "second publish on one connection";
 		return -1;
 	}
@@ -520,7 +553,8 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 			*why = "publish without a stream name";
 		return -1;
 	}
-	if ((refused = session_key_check(s, &name, &ke)) != NULL) {
+	if ((refused = session_key_check(s, &name, &ke, &role, &key)) !=
+	    NULL) {
 		session_str(shown, sizeof(shown), &name, 64);
 		log_warnx("publish.rejected", "conn=%llu addr=%s key=%s "
 		    "reason=%s", (unsigned long long)s->id, s->addr,
@@ -532,8 +566,9 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 		session_drain(s, s->why);
 		return 0;
 	}
-	s->stream = stream_new(s->srv, ke->name, ke->key, s, s->id, s->addr);
-	if (s->stream == NULL) {
+	s->source = stream_attach(s->srv, ke->name, role, key, s, s->id,
+	    s->addr);
+	if (s->source == NULL) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -550,9 +585,11 @@ session_cmd_publish(struct session *s, const struct rtmp_msg *m,
 static void
 session_unpublish(struct session *s, const char *reason)
 {
-	if (s->stream != NULL) {
-		stream_end(s->stream, reason);
-		s->stream = NULL;
+	struct source	*src = s->source;
+
+	if (src != NULL) {
+		s->source = NULL;
+		stream_detach(src, reason);
 		session_publish_deadline(s);
 	}
 }
@@ -669,10 +706,10 @@ session_on_data(struct session *s, const struct rtmp_msg *m,
 	if (r == -1)
 		return -1;
 	amf0_it_init(&it, body, (size_t)(p + n - body));
-	if (s->stream == NULL || session_arg(s, &it, &v, why) != 1 ||
+	if (s->source == NULL || session_arg(s, &it, &v, why) != 1 ||
 	    !amf0_str_eq(&v, "onMetaData"))
 		return 0;
-	return stream_on_metadata(s->stream, m->ts_ms, body,
+	return stream_on_metadata(s->source, m->ts_ms, body,
 	    (size_t)(p + n - body), why);
 }
 
@@ -706,7 +743,7 @@ session_on_aggregate(struct session *s, const struct rtmp_msg *m,
 			have_first = true;
 		}
 		if ((type == RTMP_MSG_AUDIO || type == RTMP_MSG_VIDEO) &&
-		    s->stream != NULL && stream_on_media(s->stream, type,
+		    s->source != NULL && stream_on_media(s->source, type,
 		    m->ts_ms + (ts - first), body, size, why) == -1)
 			return -1;
 	}
@@ -742,13 +779,13 @@ session_on_msg(struct session *s, const struct rtmp_msg *m, const char **why)
 	case RTMP_MSG_AUDIO:
 	case RTMP_MSG_VIDEO:
 		/* media before publish, or of a refused one, is dropped */
-		if (s->stream == NULL) {
+		if (s->source == NULL) {
 			log_debug("session.media_dropped", "conn=%llu type=%u "
 			    "ts=%u len=%u", (unsigned long long)s->id, m->type,
 			    m->ts_ms, m->len);
 			return 0;
 		}
-		return stream_on_media(s->stream, m->type, m->ts_ms, m->data,
+		return stream_on_media(s->source, m->type, m->ts_ms, m->data,
 		    m->len, why);
 	case RTMP_MSG_COMMAND_AMF0:
 	case RTMP_MSG_COMMAND_AMF3:

@@ -1,7 +1,8 @@
 /*
  * One RTMP connection: handshake, chunk stream, the NetConnection and
- * NetStream commands of a publisher, and the key check.  Media of an
- * accepted publish goes to its stream; the session owns nothing of it.
+ * NetStream commands of a publisher, and the key check (a stream's key or
+ * its backup key).  Media of an accepted publish goes to its stream; the
+ * session owns nothing of it.
  */
 #ifndef SESSION_H
 #define SESSION_H
@@ -17,7 +18,7 @@
 struct bufferevent;
 struct event;
 struct server;
-struct stream;
+struct source;
 
 #define SESSION_STALE_MS	3000	/* a silent publisher a new one replaces */
 #define SESSION_MAX_OUT		(256u * 1024)	/* unread replies: close */
@@ -49,7 +50,8 @@ struct session {
 	uint32_t		 peer_window;	/* 0 = the peer wants no acks */
 	bool			 connected;	/* connect accepted */
 	uint32_t		 next_stream_id;
-	struct stream		*stream;	/* while publishing */
+	struct source		*source;	/* while publishing; its
+						   stream owns it */
 	const char		*drain_reason;
 	uint64_t		 last_read_ms;	/* monotonic */
 	char			 why[128];	/* a close reason we own */

@@ -1,7 +1,10 @@
 /*
- * One live publish; see stream.h.  Media arrives as RTMP messages from
- * the session, becomes refcounted FLV tags, and is kept in a GOP cache
- * from the last keyframe.  Fan-out to relays attaches here.
+ * One stream; see stream.h.  Which source relays follow, switches between
+ * the primary and the backup publisher, and holds: everything here runs
+ * in the loop, from session callbacks and relay timers, and waits on
+ * nothing.  A switch sends each relay SOURCE NEW, the new source's
+ * decoder configs and its GOP from the last keyframe, then its live
+ * media (relay_source_new).
  */
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -14,23 +17,14 @@
 #include "config/cfg.h"
 #include "supervisor/db.h"
 #include "supervisor/server.h"
+#include "supervisor/session.h"
 #include "supervisor/stream.h"
-
-static void
-stream_gop_clear(struct stream *st)
-{
-	size_t	i;
-
-	for (i = 0; i < st->ngop; i++)
-		tag_unref(st->gop[i]);
-	st->ngop = 0;
-	st->gop_bytes = 0;
-}
 
 /*
  * What the stream should relay to: the YAML's relays, then those added
  * with `mirroring relay add` (views borrowing the config and the server's
- * relay table, valid until either changes).
+ * relay table, valid until either changes).  CLI relays take the stream's
+ * on_publisher_loss and grace.
  */
 static size_t
 stream_relay_specs(const struct stream *st, struct cfg_relay *v, size_t cap)
@@ -51,6 +45,9 @@ stream_relay_specs(const struct stream *st, struct cfg_relay *v, size_t cap)
 		v[n].profile = d->profile;
 		v[n].prof = server_profile_find(st->srv, d->profile);
 		v[n].enabled = d->enabled;
+		v[n].on_loss = cs != NULL ? cs->on_loss : CFG_LOSS_END;
+		v[n].grace_ms = cs != NULL ? cs->grace_ms :
+		    CFG_DEFAULT_GRACE_MS;
 		if (v[n].prof == NULL && strcmp(d->profile, "copy") != 0) {
 			/* its profile is gone: not relayed as copy */
 			log_warnx("relay.skipped", "stream=%s relay=%s "
@@ -74,6 +71,44 @@ stream_spec_find(const struct cfg_relay *v, size_t n, const char *name)
 	return NULL;
 }
 
+struct source *
+stream_active(const struct stream *st)
+{
+	return st->active < 0 ? NULL : st->src[st->active];
+}
+
+static bool
+stream_live(const struct stream *st)
+{
+	return st->src[SOURCE_PRIMARY] != NULL ||
+	    st->src[SOURCE_BACKUP] != NULL;
+}
+
+static void
+stream_free(struct stream *st)
+{
+	struct server	*srv = st->srv;
+
+	while (!TAILQ_EMPTY(&st->relays))
+		relay_drain(TAILQ_FIRST(&st->relays));
+	TAILQ_REMOVE(&srv->streams, st, entry);
+	tag_unref(st->held_vseq);
+	tag_unref(st->held_aseq);
+	free(st->name);
+	free(st);
+}
+
+/* Without a publisher and a held relay, nothing is left to wait for. */
+static bool
+stream_gc(struct stream *st)
+{
+	if (stream_live(st) || !TAILQ_EMPTY(&st->relays))
+		return false;
+	log_info("stream.ended", "stream=%s", st->name);
+	stream_free(st);
+	return true;
+}
+
 void
 stream_relays_apply(struct stream *st)
 {
@@ -89,14 +124,21 @@ stream_relays_apply(struct stream *st)
 		if (cr != NULL && cr->enabled && strcmp(cr->url.value, r->url) ==
 		    0 && strcmp(cr->profile, r->profile) == 0 &&
 		    cfg_profile_same(cr->prof, r->prof)) {
-			/* the queue is ours: a new size needs no restart */
+			/* the queue is ours: a new size needs no restart, nor
+			 * a new loss policy (we decide hold or EOS) */
 			relay_set_budget(r, relay_budget(st->srv, cr));
+			relay_set_loss(r, cr);
 			continue;	/* unchanged: not a packet lost */
 		}
 		log_info("relay.stopping", "stream=%s relay=%s reason=%s",
 		    st->name, r->name, cr == NULL ? "removed" : !cr->enabled ?
 		    "disabled" : "changed");
 		relay_drain(r);
+	}
+	if (stream_active(st) == NULL) {
+		/* held: new relays start with the next publisher */
+		(void)stream_gc(st);
+		return;
 	}
 	for (i = 0; i < n; i++) {
 		if (!specs[i].enabled ||
@@ -110,352 +152,375 @@ stream_relays_apply(struct stream *st)
 	}
 }
 
-struct stream *
-stream_new(struct server *srv, const char *name, const char *key,
-    struct session *sess, uint64_t conn, const char *client)
+static struct stream *
+stream_new(struct server *srv, const char *name)
 {
 	struct stream	*st;
-	uint8_t		 rnd[16];
-	size_t		 i;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	st->srv = srv;
-	st->session = sess;
-	st->conn = conn;
-	st->acodec = FLV_ACODEC_NONE;
-	snprintf(st->client, sizeof(st->client), "%s", client);
-	if ((st->name = strdup(name)) == NULL ||
-	    (st->key = strdup(key)) == NULL ||
-	    (st->gop = calloc(STREAM_GOP_MAX_TAGS, sizeof(*st->gop))) == NULL ||
-	    util_random(rnd, sizeof(rnd)) == -1) {
-		free(st->gop);
-		free(st->key);
-		free(st->name);
+	if ((st->name = strdup(name)) == NULL) {
 		free(st);
 		return NULL;
 	}
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(st->id + 2 * i, 3, "%02x", rnd[i]);
+	st->srv = srv;
+	st->active = -1;
 	st->started_ms = util_mono_ms();
-	st->rate_ms[0] = st->started_ms;	/* rates start from here */
 	TAILQ_INIT(&st->relays);
 	TAILQ_INSERT_TAIL(&srv->streams, st, entry);
-	db_session_start(srv->db, st->id, st->name, st->client,
-	    util_wall_s());
-	db_key_touch(srv->db, st->name, util_wall_s());
-	server_count_publish(srv, st->name);
-	log_info("publish.started", "conn=%llu stream=%s key=%s client=%s",
-	    (unsigned long long)conn, st->name, MASK(key), st->client);
-	stream_relays_apply(st);	/* starts them all */
 	return st;
 }
 
+static enum cfg_prefer
+stream_prefer(const struct stream *st)
+{
+	const struct cfg_stream	*cs = cfg_stream_find(st->srv->cfg, st->name);
+
+	return cs != NULL ? cs->prefer : CFG_PREFER_PRIMARY;
+}
+
+/* Every relay follows to (already st->active); returns how many were
+ * holding. */
+static unsigned
+stream_switch_relays(struct stream *st, struct source *to)
+{
+	struct relay	*r;
+	unsigned	 held = 0;
+
+	TAILQ_FOREACH(r, &st->relays, entry) {
+		held += r->holding;
+		relay_source_new(r, to);
+	}
+	return held;
+}
+
+static void
+stream_switch(struct stream *st, enum source_role to, const char *reason)
+{
+	int	from = st->active;
+
+	st->active = (int)to;
+	st->pending = false;
+	log_info("stream.switch", "stream=%s from=%s to=%s reason=%s "
+	    "conn=%llu", st->name, from < 0 ? "none" : source_label(from),
+	    source_label(to), LQ(reason),
+	    (unsigned long long)st->src[to]->conn);
+	(void)stream_switch_relays(st, st->src[to]);
+}
+
+struct source *
+stream_attach(struct server *srv, const char *name, enum source_role role,
+    const char *key, struct session *sess, uint64_t conn, const char *client)
+{
+	struct stream	*st;
+	struct source	*src;
+	unsigned	 held;
+	bool		 fresh = false;
+
+	if ((st = server_stream_find(srv, name)) == NULL) {
+		if ((st = stream_new(srv, name)) == NULL)
+			return NULL;
+		fresh = true;
+	}
+	if ((src = source_new(st, role, key, sess, conn, client)) == NULL) {
+		if (fresh)
+			stream_free(st);
+		return NULL;
+	}
+	st->src[role] = src;
+	if (st->active < 0) {
+		/* the first publisher, or one back while relays hold: they
+		 * take its media as it comes (the worker switches on its
+		 * first keyframe) */
+		st->active = (int)role;
+		held = stream_switch_relays(st, src);
+		if (held > 0)
+			log_info("stream.resumed", "stream=%s source=%s "
+			    "conn=%llu relays=%u held_ms=%llu", st->name,
+			    source_label(role), (unsigned long long)conn,
+			    held, (unsigned long long)(util_mono_ms() -
+			    st->lost_ms));
+		stream_relays_apply(st);	/* starts the others */
+	} else if (role == SOURCE_PRIMARY &&
+	    stream_prefer(st) == CFG_PREFER_PRIMARY) {
+		/* relays stay on the backup until the primary's cache can
+		 * start a decoder: its first keyframe */
+		st->pending = true;
+		log_info("stream.switch_pending", "stream=%s to=primary "
+		    "conn=%llu", st->name, (unsigned long long)conn);
+	}
+	return src;
+}
+
+/* No publisher left: relays that hold keep their workers for the grace
+ * period, the others end (EOS). */
+static void
+stream_lose(struct stream *st, const char *reason)
+{
+	struct relay	*r, *next;
+	unsigned	 held = 0;
+	uint32_t	 grace = 0;
+
+	st->lost_ms = util_mono_ms();
+	for (r = TAILQ_FIRST(&st->relays); r != NULL; r = next) {
+		next = TAILQ_NEXT(r, entry);
+		if (r->on_loss == IPC_LOSS_HOLD && !st->ending &&
+		    !st->srv->stopping) {
+			relay_hold(r);
+			held++;
+			if (r->grace_ms > grace)
+				grace = r->grace_ms;
+		} else
+			relay_drain(r);
+	}
+	if (held > 0)
+		log_info("stream.hold", "stream=%s relays=%u grace_ms=%u "
+		    "reason=%s", st->name, held, grace, LQ(reason));
+	else
+		(void)stream_gc(st);
+}
+
 void
-stream_end(struct stream *st, const char *reason)
+stream_detach(struct source *src, const char *reason)
 {
-	struct server	*srv = st->srv;
-	int64_t		 now = util_wall_s();
+	struct stream	*st = src->st;
+	enum source_role role = src->role, other = role == SOURCE_PRIMARY ?
+			    SOURCE_BACKUP : SOURCE_PRIMARY;
+	bool		 was_active = st->active == (int)role;
 
-	log_info("publish.stopped", "conn=%llu stream=%s reason=%s "
-	    "duration_ms=%llu video_frames=%llu video_bytes=%llu "
-	    "audio_frames=%llu audio_bytes=%llu bytes_in=%llu bad_tags=%llu",
-	    (unsigned long long)st->conn, st->name, LQ(reason),
-	    (unsigned long long)(util_mono_ms() - st->started_ms),
-	    (unsigned long long)st->video_frames,
-	    (unsigned long long)st->video_bytes,
-	    (unsigned long long)st->audio_frames,
-	    (unsigned long long)st->audio_bytes,
-	    (unsigned long long)st->bytes_in,
-	    (unsigned long long)st->bad_tags);
-	while (!TAILQ_EMPTY(&st->relays))
-		relay_drain(TAILQ_FIRST(&st->relays));
-	db_session_end(srv->db, st->id, now, st->bytes_in, reason);
-	db_key_touch(srv->db, st->name, now);
-	TAILQ_REMOVE(&srv->streams, st, entry);
-	stream_gop_clear(st);
-	free(st->gop);
-	tag_unref(st->video_seq);
-	tag_unref(st->audio_seq);
-	tag_unref(st->meta);
-	explicit_bzero(st->key, strlen(st->key));
-	free(st->key);
-	free(st->name);
-	free(st);
-}
-
-static void
-stream_log_codecs(struct stream *st)
-{
-	char	video[96], audio[96];
-
-	if (st->vcodec == FLV_VCODEC_NONE)
-		snprintf(video, sizeof(video), "video=none");
-	else
-		snprintf(video, sizeof(video), "video=%s width=%u height=%u",
-		    flv_vcodec_name(st->vcodec), st->vfmt.width,
-		    st->vfmt.height);
-	if (st->acodec == FLV_ACODEC_NONE)
-		snprintf(audio, sizeof(audio), "audio=none");
-	else
-		snprintf(audio, sizeof(audio), "audio=%s rate=%u channels=%u",
-		    flv_acodec_name(st->acodec), st->afmt.rate_hz,
-		    st->afmt.channels);
-	log_info("publish.codecs", "conn=%llu stream=%s %s %s",
-	    (unsigned long long)st->conn, st->name, video, audio);
-	st->codecs_logged = true;
-}
-
-/* Keeps t as the latest decoder configuration in *slot. */
-static void
-stream_set_seq(struct tag **slot, struct tag *t)
-{
-	tag_unref(*slot);
-	*slot = tag_ref(t);
-}
-
-/* Classifies a video body; returns its TAG_F_* flags, or -1 to drop it. */
-static int
-stream_video(struct stream *st, uint32_t ts_ms, const uint8_t *p, size_t n,
-    bool *seq)
-{
-	struct flv_video	v;
-
-	if (flv_video_parse(p, n, &v) == -1)
-		return -1;
-	st->vcodec = v.codec;
-	if (v.seq_header) {
-		*seq = true;
-		if (v.codec == FLV_VCODEC_AVC &&
-		    flv_avc_config_parse(p + v.payload_off, n - v.payload_off,
-		    &st->vfmt) == -1)
-			memset(&st->vfmt, 0, sizeof(st->vfmt));
-		st->codecs_logged = false;
-		return TAG_F_SEQHDR;
+	st->src[role] = NULL;
+	if (role == SOURCE_PRIMARY)
+		st->pending = false;
+	if (was_active) {
+		/* a held relay's next worker needs the last decoder configs */
+		tag_unref(st->held_vseq);
+		tag_unref(st->held_aseq);
+		st->held_vseq = tag_ref(src->video_seq);
+		st->held_aseq = tag_ref(src->audio_seq);
+		st->active = -1;
 	}
-	if (v.info_frame || v.end_of_seq)
-		return 0;
-	if (st->video_frames++ == 0)
-		st->first_video_ts = ts_ms;
-	st->video_bytes += n - v.payload_off;
-	st->video_ts = ts_ms;
-	return v.keyframe ? TAG_F_KEYFRAME : 0;
-}
-
-static int
-stream_audio(struct stream *st, const uint8_t *p, size_t n, bool *seq)
-{
-	struct flv_audio	a;
-
-	if (flv_audio_parse(p, n, &a) == -1)
-		return -1;
-	if (st->acodec != a.codec || a.codec != FLV_ACODEC_AAC) {
-		/* without a config record the tag header is the format */
-		st->afmt.rate_hz = a.rate_hz;
-		st->afmt.channels = a.channels;
-	}
-	if (st->acodec != a.codec)
-		st->codecs_logged = false;
-	st->acodec = a.codec;
-	if (a.seq_header) {
-		*seq = true;
-		if (flv_aac_config_parse(p + a.payload_off, n - a.payload_off,
-		    &st->afmt) == -1)
-			memset(&st->afmt, 0, sizeof(st->afmt));
-		st->codecs_logged = false;
-		return TAG_F_SEQHDR;
-	}
-	st->audio_frames++;
-	st->audio_bytes += n - a.payload_off;
-	return 0;
-}
-
-/* The GOP cache restarts at each keyframe; past its bounds it is dropped
- * until the next one, so a relay never starts from a partial GOP. */
-static void
-stream_gop_add(struct stream *st, struct tag *t)
-{
-	if (t->flags & TAG_F_KEYFRAME) {
-		stream_gop_clear(st);
-		st->gop_valid = true;
-	}
-	if (!st->gop_valid || (t->flags & TAG_F_SEQHDR))
+	source_end(src, reason);
+	if (st->ending)
 		return;
-	if (st->ngop == STREAM_GOP_MAX_TAGS ||
-	    st->gop_bytes + t->len > STREAM_GOP_MAX_BYTES) {
-		log_warnx("stream.gop_overflow", "stream=%s tags=%zu bytes=%zu",
-		    st->name, st->ngop, st->gop_bytes);
-		stream_gop_clear(st);
-		st->gop_valid = false;
+	if (!was_active) {
+		(void)stream_gc(st);	/* the active one may have gone */
 		return;
 	}
-	st->gop[st->ngop++] = tag_ref(t);
-	st->gop_bytes += t->len;
+	if (st->src[other] != NULL && !st->srv->stopping) {
+		stream_switch(st, other, role == SOURCE_PRIMARY ?
+		    "primary lost" : "backup lost");
+		return;
+	}
+	stream_lose(st, reason);
+}
+
+void
+stream_close(struct stream *st, const char *reason)
+{
+	int	i;
+
+	st->ending = true;
+	for (i = 0; i < SOURCE_N; i++)
+		if (st->src[i] != NULL)	/* detaches it */
+			session_close(st->src[i]->session, reason, false);
+	log_info("stream.ended", "stream=%s reason=%s", st->name, LQ(reason));
+	stream_free(st);
+}
+
+void
+stream_hold_expired(struct stream *st, struct relay *r)
+{
+	log_info("stream.hold_expired", "stream=%s relay=%s held_ms=%llu",
+	    st->name, r->name, (unsigned long long)(util_mono_ms() -
+	    st->lost_ms));
+	relay_drain(r);
+	(void)stream_gc(st);
 }
 
 int
-stream_on_media(struct stream *st, uint8_t type, uint32_t ts_ms,
+stream_on_media(struct source *src, uint8_t type, uint32_t ts_ms,
     const uint8_t *p, size_t n, const char **why)
 {
+	struct stream	*st = src->st;
 	struct relay	*r;
 	struct tag	*t;
-	bool		 seq = false;
-	int		 flags;
 
-	if (n == 0)		/* some encoders send empty media messages */
-		return 0;
-	st->bytes_in += n;
-	flags = type == TAG_VIDEO ? stream_video(st, ts_ms, p, n, &seq) :
-	    stream_audio(st, p, n, &seq);
-	if (flags == -1) {
-		if (st->bad_tags++ == 0)
-			log_warnx("publish.bad_tag", "conn=%llu stream=%s "
-			    "type=%u len=%zu", (unsigned long long)st->conn,
-			    st->name, type, n);
-		return 0;
-	}
-	if ((t = tag_new(type, (uint8_t)flags, ts_ms, p, (uint32_t)n)) ==
-	    NULL) {
-		*why = "out of memory";
+	if (source_on_media(src, type, ts_ms, p, n, &t, why) == -1)
 		return -1;
+	st->bytes_in += n;
+	if (t == NULL)
+		return 0;
+	if (st->active == (int)src->role) {
+		TAILQ_FOREACH(r, &st->relays, entry)
+			relay_send(r, t);
+	} else if (st->pending && src->role == SOURCE_PRIMARY &&
+	    src->gop_valid) {
+		/* its cache now starts at a keyframe (t is in it) */
+		stream_switch(st, SOURCE_PRIMARY, "primary back");
 	}
-	if (seq)
-		stream_set_seq(type == TAG_VIDEO ? &st->video_seq :
-		    &st->audio_seq, t);
-	stream_gop_add(st, t);
-	TAILQ_FOREACH(r, &st->relays, entry)
-		relay_send(r, t);
-	if (!st->codecs_logged && st->video_seq != NULL &&
-	    (st->audio_seq != NULL || st->acodec != FLV_ACODEC_NONE) &&
-	    !seq)
-		stream_log_codecs(st);
 	tag_unref(t);
 	return 0;
 }
 
 int
-stream_on_metadata(struct stream *st, uint32_t ts_ms, const uint8_t *p,
+stream_on_metadata(struct source *src, uint32_t ts_ms, const uint8_t *p,
     size_t n, const char **why)
 {
-	struct tag	*t;
-
-	if ((t = tag_new(TAG_SCRIPT, 0, ts_ms, p, (uint32_t)n)) == NULL) {
-		*why = "out of memory";
-		return -1;
-	}
-	st->bytes_in += n;
-	tag_unref(st->meta);
-	st->meta = t;
-	return 0;
+	src->st->bytes_in += n;
+	return source_on_metadata(src, ts_ms, p, n, why);
 }
 
 void
 stream_tick(struct stream *st, uint64_t now_ms)
 {
 	struct relay	*r;
+	int		 i;
 
 	TAILQ_FOREACH(r, &st->relays, entry)
 		relay_tick(r, now_ms);
-	st->rate_i = (st->rate_i + 1) % STREAM_RATE_TICKS;
-	st->rate_ms[st->rate_i] = now_ms;
-	st->rate_bytes[st->rate_i] = st->bytes_in;
-	st->rate_frames[st->rate_i] = st->video_frames;
-	st->rate_vts[st->rate_i] = st->video_ts;
-	/* audio-only or video-only streams say so after two seconds */
-	if (!st->codecs_logged && now_ms - st->started_ms >= 2000 &&
-	    (st->video_frames > 0 || st->audio_frames > 0))
-		stream_log_codecs(st);
+	for (i = 0; i < SOURCE_N; i++)
+		if (st->src[i] != NULL)
+			source_tick(st->src[i], now_ms);
 }
 
 void
 stream_rates(const struct stream *st, double *kbps, double *fps)
 {
-	unsigned	oldest = (st->rate_i + 1) % STREAM_RATE_TICKS;
-	uint64_t	ms, frames;
-	uint32_t	vms;
+	const struct source	*src = stream_active(st);
 
-	if (st->rate_ms[oldest] == 0)	/* fewer ticks so far */
-		oldest = 0;
-	ms = st->rate_ms[st->rate_i] - st->rate_ms[oldest];
-	if (st->rate_ms[oldest] == 0 || ms == 0) {
+	if (src == NULL) {
 		*kbps = *fps = 0;
 		return;
 	}
-	*kbps = (double)(st->rate_bytes[st->rate_i] -
-	    st->rate_bytes[oldest]) * 8 / (double)ms;
-	/* fps from the frames' own timestamps: arrival times jitter (ffmpeg
-	 * -re bursts at start, networks bunch packets), the stream does not */
-	frames = st->rate_frames[st->rate_i] - st->rate_frames[oldest];
-	vms = st->rate_vts[st->rate_i] - st->rate_vts[oldest];
-	if (st->rate_frames[oldest] == 0 && frames > 0) {
-		frames--;	/* n frames from the first span n - 1 gaps */
-		vms = st->rate_vts[st->rate_i] - st->first_video_ts;
-	}
-	*fps = vms > 0 ? (double)frames * 1000 / vms : 0;
+	source_rates(src, kbps, fps);
 }
 
-void
-stream_status(const struct stream *st, struct evbuffer *out, bool json,
+/* What status shows for a stream without a live publisher. */
+static const struct source stream_no_source = {
+	.vcodec = FLV_VCODEC_NONE, .acodec = FLV_ACODEC_NONE,
+};
+
+static const char *
+stream_active_label(const struct stream *st)
+{
+	return st->active < 0 ? "none" : source_label(st->active);
+}
+
+static void
+stream_status_publisher(const struct source *src, struct evbuffer *out,
     uint64_t now_ms)
+{
+	if (src == NULL) {
+		evbuffer_add_printf(out, "null");
+		return;
+	}
+	evbuffer_add_printf(out, "{\"conn\":%llu,\"client\":\"%s\","
+	    "\"uptime_s\":%llu,\"bytes_in\":%llu,\"keyframe\":%s}",
+	    (unsigned long long)src->conn, src->client,
+	    (unsigned long long)(now_ms - src->started_ms) / 1000,
+	    (unsigned long long)src->bytes_in,
+	    src->gop_valid ? "true" : "false");
+}
+
+static void
+stream_status_json(const struct stream *st, const struct source *src,
+    struct evbuffer *out, uint64_t now_ms)
 {
 	const struct relay *r;
 	char		 key[LOG_QMAX];
 	double		 kbps, fps;
-	uint64_t	 up = (now_ms - st->started_ms) / 1000;
+	uint64_t	 t0 = src == &stream_no_source ? st->started_ms :
+			    src->started_ms;
 
 	stream_rates(st, &kbps, &fps);
-	log_mask_raw(key, sizeof(key), st->key);
+	log_mask_raw(key, sizeof(key), src->key != NULL ? src->key : "");
+	evbuffer_add_printf(out, "{\"name\":\"%s\",\"key\":\"%s\","
+	    "\"client\":\"%s\",\"uptime_s\":%llu,\"active\":\"%s\","
+	    "\"primary\":", st->name, key, src->client,
+	    (unsigned long long)(now_ms - t0) / 1000,
+	    stream_active_label(st));
+	stream_status_publisher(st->src[SOURCE_PRIMARY], out, now_ms);
+	evbuffer_add_printf(out, ",\"backup\":");
+	stream_status_publisher(st->src[SOURCE_BACKUP], out, now_ms);
+	evbuffer_add_printf(out, ",");
+	if (src->vcodec == FLV_VCODEC_NONE)
+		evbuffer_add_printf(out, "\"video\":null,");
+	else
+		evbuffer_add_printf(out, "\"video\":{\"codec\":\"%s\","
+		    "\"width\":%u,\"height\":%u,\"fps\":%.1f},",
+		    flv_vcodec_name(src->vcodec), src->vfmt.width,
+		    src->vfmt.height, fps);
+	if (src->acodec == FLV_ACODEC_NONE)
+		evbuffer_add_printf(out, "\"audio\":null,");
+	else
+		evbuffer_add_printf(out, "\"audio\":{\"codec\":\"%s\","
+		    "\"rate\":%u,\"channels\":%u},",
+		    flv_acodec_name(src->acodec), src->afmt.rate_hz,
+		    src->afmt.channels);
+	evbuffer_add_printf(out, "\"relays\":[");
+	TAILQ_FOREACH(r, &st->relays, entry) {
+		relay_status(r, out, true);
+		if (TAILQ_NEXT(r, entry) != NULL)
+			evbuffer_add_printf(out, ",");
+	}
+	evbuffer_add_printf(out, "],\"ingest_kbps\":%.0f,"
+	    "\"video_frames\":%llu,\"video_bytes\":%llu,"
+	    "\"audio_frames\":%llu,\"audio_bytes\":%llu,"
+	    "\"bytes_in\":%llu}", kbps,
+	    (unsigned long long)src->video_frames,
+	    (unsigned long long)src->video_bytes,
+	    (unsigned long long)src->audio_frames,
+	    (unsigned long long)src->audio_bytes,
+	    (unsigned long long)src->bytes_in);
+}
+
+/*
+ * The JSON fields and the first text line are the active publisher's, as
+ * before backups existed; the publishers line shows both, and relays
+ * holding show the grace left.
+ */
+void
+stream_status(const struct stream *st, struct evbuffer *out, bool json,
+    uint64_t now_ms)
+{
+	const struct cfg_stream	*cs = cfg_stream_find(st->srv->cfg, st->name);
+	const struct source	*src = stream_active(st);
+	const struct relay	*r;
+	double			 kbps, fps;
+	uint64_t		 up;
+
+	if (src == NULL)
+		src = &stream_no_source;
 	if (json) {
-		evbuffer_add_printf(out, "{\"name\":\"%s\",\"key\":\"%s\","
-		    "\"client\":\"%s\",\"uptime_s\":%llu,", st->name, key,
-		    st->client, (unsigned long long)up);
-		if (st->vcodec == FLV_VCODEC_NONE)
-			evbuffer_add_printf(out, "\"video\":null,");
-		else
-			evbuffer_add_printf(out, "\"video\":{\"codec\":\"%s\","
-			    "\"width\":%u,\"height\":%u,\"fps\":%.1f},",
-			    flv_vcodec_name(st->vcodec), st->vfmt.width,
-			    st->vfmt.height, fps);
-		if (st->acodec == FLV_ACODEC_NONE)
-			evbuffer_add_printf(out, "\"audio\":null,");
-		else
-			evbuffer_add_printf(out, "\"audio\":{\"codec\":\"%s\","
-			    "\"rate\":%u,\"channels\":%u},",
-			    flv_acodec_name(st->acodec), st->afmt.rate_hz,
-			    st->afmt.channels);
-		evbuffer_add_printf(out, "\"relays\":[");
-		TAILQ_FOREACH(r, &st->relays, entry) {
-			relay_status(r, out, true);
-			if (TAILQ_NEXT(r, entry) != NULL)
-				evbuffer_add_printf(out, ",");
-		}
-		evbuffer_add_printf(out, "],\"ingest_kbps\":%.0f,"
-		    "\"video_frames\":%llu,\"video_bytes\":%llu,"
-		    "\"audio_frames\":%llu,\"audio_bytes\":%llu,"
-		    "\"bytes_in\":%llu}", kbps,
-		    (unsigned long long)st->video_frames,
-		    (unsigned long long)st->video_bytes,
-		    (unsigned long long)st->audio_frames,
-		    (unsigned long long)st->audio_bytes,
-		    (unsigned long long)st->bytes_in);
+		stream_status_json(st, src, out, now_ms);
 		return;
 	}
+	stream_rates(st, &kbps, &fps);
+	up = (now_ms - (src == &stream_no_source ? st->started_ms :
+	    src->started_ms)) / 1000;
 	evbuffer_add_printf(out, "%-16s %-21s %3llu:%02llu:%02llu  ", st->name,
-	    st->client, (unsigned long long)(up / 3600),
+	    src == &stream_no_source ? "(no publisher)" : src->client,
+	    (unsigned long long)(up / 3600),
 	    (unsigned long long)(up / 60 % 60), (unsigned long long)(up % 60));
-	if (st->vcodec == FLV_VCODEC_NONE)
+	if (src->vcodec == FLV_VCODEC_NONE)
 		evbuffer_add_printf(out, "%-26s", "no video");
 	else
 		evbuffer_add_printf(out, "%-5s %4ux%-4u %5.1f fps  ",
-		    flv_vcodec_name(st->vcodec), st->vfmt.width,
-		    st->vfmt.height, fps);
-	if (st->acodec == FLV_ACODEC_NONE)
+		    flv_vcodec_name(src->vcodec), src->vfmt.width,
+		    src->vfmt.height, fps);
+	if (src->acodec == FLV_ACODEC_NONE)
 		evbuffer_add_printf(out, "%-20s", "no audio");
 	else
 		evbuffer_add_printf(out, "%-5s %5u Hz %u ch  ",
-		    flv_acodec_name(st->acodec), st->afmt.rate_hz,
-		    st->afmt.channels);
+		    flv_acodec_name(src->acodec), src->afmt.rate_hz,
+		    src->afmt.channels);
 	evbuffer_add_printf(out, "%6.0f kbit/s\n", kbps);
+	if (st->active < 0 || st->src[SOURCE_BACKUP] != NULL ||
+	    (cs != NULL && cs->backup_key.value != NULL))
+		evbuffer_add_printf(out, "  publishers   primary %s  backup %s  "
+		    "active %s\n", st->src[SOURCE_PRIMARY] != NULL ? "live" :
+		    "-", st->src[SOURCE_BACKUP] != NULL ? "live" : "-",
+		    stream_active_label(st));
 	TAILQ_FOREACH(r, &st->relays, entry)
 		relay_status(r, out, false);
 }
