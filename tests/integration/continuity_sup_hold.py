@@ -12,6 +12,7 @@ publish as before.  Two history rows, one per publish.  This does not
 look at what the worker sends while holding (the slate is the worker's)."""
 
 import os
+import signal
 import sqlite3
 import time
 
@@ -20,7 +21,7 @@ from harness import SLOW
 
 SINK_KEY = 'sinkkey-0123456789'
 MEDIA_S = 6
-GRACE_S = 5
+GRACE_S = 6
 
 
 def body(t):
@@ -105,8 +106,26 @@ relays:
     emark = t.mark()
     t.check_eq(t.wait_exit(pub2, MEDIA_S + 30), 0, 'ffmpeg2 exit status')
 
-    # the grace runs out: EOS, the worker exits 0, the stream ends
+    # the destination saw one session through publish, hold and publish
+    t.check_eq(len(sink.events('publish.started', stream='studio')), 1,
+               'one session at the destination')
+
+    # a held relay's worker that dies is restarted, still held, and the
+    # grace goes on (not reset); its end: EOS, exit 0, the stream ends
     hold = t.wait_log('stream.hold', 10, since=emark, stream='studio')
+    s = harness.wait_status(t, lambda s: relay(s).get('state') ==
+                            'holding', 5, 'relay sink holding again')
+    left = relay(s).get('hold_left_ms', 0)
+    os.kill(pid, signal.SIGKILL)
+    sp = t.wait_log('relay.spawned', 5, since=emark, relay='sink')
+    pid = int(sp['worker_pid'])
+    s = harness.wait_status(t, lambda s: relay(s).get('pid') == pid, 5,
+                            'the new worker in status')
+    t.check(relay(s).get('holding') is True, 'the new worker is held',
+            str(relay(s)))
+    t.check(0 < relay(s).get('hold_left_ms', 0) < left,
+            f'the grace goes on ({left} -> {relay(s).get("hold_left_ms")} '
+            'ms)')
     exp = t.wait_log('stream.hold_expired', GRACE_S + 10, since=emark,
                      stream='studio', relay='sink')
     waited = harness.log_time(exp) - harness.log_time(hold)
@@ -115,13 +134,11 @@ relays:
     ex = t.wait_log('relay.exited', 10, since=emark, relay='sink',
                     worker_pid=str(pid))
     t.check_eq(ex.get('code'), '0', 'held worker exits 0 at grace expiry')
+    t.check_eq(len(t.events('relay.spawned', since=emark, relay='sink')), 1,
+               'no further worker after the hold')
     t.wait_log('stream.ended', 5, since=emark, stream='studio')
     t.check(harness.status_stream(t) is None, 'stream gone from status')
 
-    # the destination saw one session through publish, hold and publish
-    sink.wait_log('publish.stopped', 10, stream='studio')
-    t.check_eq(len(sink.events('publish.started', stream='studio')), 1,
-               'one session at the destination')
     db = sqlite3.connect(os.path.join(t.state_dir, 'mirroring.db'))
     try:
         rows = db.execute('SELECT ended_at FROM sessions WHERE '
