@@ -194,11 +194,11 @@ stream_switch_relays(struct stream *st, struct source *to)
 	return held;
 }
 
+/* from: the source the relays followed, -1 for none. */
 static void
-stream_switch(struct stream *st, enum source_role to, const char *reason)
+stream_switch(struct stream *st, int from, enum source_role to,
+    const char *reason)
 {
-	int	from = st->active;
-
 	st->active = (int)to;
 	st->pending = false;
 	log_info("stream.switch", "stream=%s from=%s to=%s reason=%s "
@@ -307,7 +307,7 @@ stream_detach(struct source *src, const char *reason)
 		return;
 	}
 	if (st->src[other] != NULL && !st->srv->stopping) {
-		stream_switch(st, other, role == SOURCE_PRIMARY ?
+		stream_switch(st, (int)role, other, role == SOURCE_PRIMARY ?
 		    "primary lost" : "backup lost");
 		return;
 	}
@@ -356,7 +356,7 @@ stream_on_media(struct source *src, uint8_t type, uint32_t ts_ms,
 	} else if (st->pending && src->role == SOURCE_PRIMARY &&
 	    src->gop_valid) {
 		/* its cache now starts at a keyframe (t is in it) */
-		stream_switch(st, SOURCE_PRIMARY, "primary back");
+		stream_switch(st, st->active, SOURCE_PRIMARY, "primary back");
 	}
 	tag_unref(t);
 	return 0;
