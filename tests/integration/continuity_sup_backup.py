@@ -152,6 +152,8 @@ def run_case(t, sink):
     t.check_eq(ex.get('code'), '0', 'worker exits 0 after EOS')
     t.check(harness.status_stream(t) is None, 'stream gone from status')
     t.check_no_secret(key, backup)
+    t.check_eq(t.stop(), 0, 'supervisor exit status')
+    t.check_sanitizers()
 
 
 harness.run('continuity_sup_backup', body)

@@ -151,5 +151,18 @@ relays:
     t.check(r.returncode == 0, 'mirroring history works', r.stderr)
     t.check_no_secret(key)
 
+    # a stop while a relay holds ends it too: EOS, the worker exits 0
+    smark = t.mark()
+    pub3 = publish(t, 'ffmpeg3', key, media, 0)
+    harness.wait_status(t, lambda s: relay(s).get('state') == 'live', 15,
+                        'relay sink live for the third publish')
+    t.check_eq(t.wait_exit(pub3, MEDIA_S + 30), 0, 'ffmpeg3 exit status')
+    t.wait_log('stream.hold', 10, since=smark, stream='studio')
+    t.check_eq(t.stop(), 0, 'supervisor exit status (stopped while holding)')
+    ex = t.events('relay.exited', since=smark, relay='sink')
+    t.check(len(ex) == 1 and ex[0].get('code') == '0',
+            'the held worker exited 0 at the stop', str(ex))
+    t.check_sanitizers()
+
 
 harness.run('continuity_sup_hold', body)
