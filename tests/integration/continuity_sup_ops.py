@@ -7,7 +7,8 @@ publisher ends; `relay disable` of the CLI relay ends its hold at once
 removes the YAML relay ends that hold and the stream with it.  With the
 relay back and a second publish held again, `key disable` ends
 everything: the held worker exits 0 and the stream is gone.  The grace
-(60 s) never runs out here: each end is the operation's."""
+(60 s) never runs out here: each end is the operation's.  A slate file
+that is not there is a warning of `mirroring check` and the log."""
 
 import os
 
@@ -17,7 +18,9 @@ MEDIA_S = 4
 
 
 def yaml(t, key, rec, with_relay):
-    body = f'key: {key}\non_publisher_loss: hold\ngrace: 60s\n'
+    # a slate that is not there: a warning, not an error
+    body = (f'key: {key}\non_publisher_loss: hold\ngrace: 60s\n'
+            'slate: { image: missing.png }\n')
     if with_relay:
         body += f'relays:\n  y: {{ url: "file:{rec}" }}\n'
     t.write_config({'studio': body})
@@ -45,7 +48,14 @@ def body(t):
     rec_y = os.path.join(t.dir, 'y.flv')
     rec_c = os.path.join(t.dir, 'c.flv')
     yaml(t, key, rec_y, True)
+    r = t.cli('check')
+    t.check_eq(r.returncode, 0, 'mirroring check: a missing slate is no '
+               'error')
+    want = (f'warning: {t.conf}:10:21: streams.studio.slate.image: cannot '
+            f'read "{t.dir}/missing.png"')
+    t.check(want in r.stderr, 'check warns with file:line:col', r.stderr)
     t.start()
+    t.wait_log('config.warning', 5, msg=lambda m: 'slate.image' in m)
     r = t.cli('relay', 'add', 'studio', 'c', f'file:{rec_c}')
     t.check_eq(r.returncode, 0, 'relay add', r.stderr)
 
