@@ -280,6 +280,15 @@ stream_lose(struct stream *st, const char *reason)
 		(void)stream_gc(st);
 }
 
+static void
+stream_keep_seq(struct tag **slot, struct tag *t)
+{
+	if (t == NULL)
+		return;
+	tag_unref(*slot);
+	*slot = tag_ref(t);
+}
+
 void
 stream_detach(struct source *src, const char *reason)
 {
@@ -292,11 +301,10 @@ stream_detach(struct source *src, const char *reason)
 	if (role == SOURCE_PRIMARY)
 		st->pending = false;
 	if (was_active) {
-		/* a held relay's next worker needs the last decoder configs */
-		tag_unref(st->held_vseq);
-		tag_unref(st->held_aseq);
-		st->held_vseq = tag_ref(src->video_seq);
-		st->held_aseq = tag_ref(src->audio_seq);
+		/* a held relay's next worker needs the last decoder configs
+		 * (a source that sent none leaves the earlier ones) */
+		stream_keep_seq(&st->held_vseq, src->video_seq);
+		stream_keep_seq(&st->held_aseq, src->audio_seq);
 		st->active = -1;
 	}
 	source_end(src, reason);
