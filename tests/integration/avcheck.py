@@ -132,7 +132,7 @@ def tag_hash(ttype, body):
 
 
 def flv_parse(data, off):
-    """Complete tags in data from off: ([(type, ts, keyframe, seqhdr,
+    """Complete tags in data from off: ([(type, ts, keyframe, not coded,
     body)], next off)."""
     tags = []
     while off + 15 <= len(data):
@@ -144,7 +144,8 @@ def flv_parse(data, off):
             data[off + 7] << 24
         body = bytes(data[off + 11:off + 11 + size])
         key = ttype == 9 and len(body) > 0 and body[0] >> 4 == 1
-        seq = len(body) > 1 and ((ttype == 9 and body[1] == 0) or
+        # not coded media: AVC/AAC sequence headers, AVC end of sequence
+        seq = len(body) > 1 and ((ttype == 9 and body[1] != 1) or
                                  (ttype == 8 and body[0] >> 4 == 10 and
                                   body[1] == 0))
         tags.append((ttype, ts, key, seq, body))
@@ -152,13 +153,14 @@ def flv_parse(data, off):
     return tags, off
 
 
-def media_hashes(path):
-    """{hash: (type, ts)} of an FLV file's coded audio and video tags."""
+def media_hashes(path, types=(8, 9)):
+    """{hash: (type, ts)} of an FLV file's coded tags of types (audio 8,
+    video 9)."""
     with open(path, 'rb') as f:
         data = f.read()
     tags, _ = flv_parse(data, 13)
     return {tag_hash(tt, b): (tt, ts) for tt, ts, _, seq, b in tags
-            if tt in (8, 9) and not seq}
+            if tt in types and not seq}
 
 
 class FlvTap:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Issue #7, backup publisher: a primary (key:) and a backup (backup_key:)
-publish at once, different pictures.  The relay's sink is a live tap
-(`ffmpeg -listen 1` writing FLV to a pipe we read as it comes), so each
-tag's arrival time and origin (its coded bytes hashed against both
-sources) are known.
+publish at once, different pictures (the same tone).  The relay's sink
+is a live tap (`ffmpeg -listen 1` writing FLV to a pipe we read as it
+comes), so each tag's arrival time and, for video, its origin (its coded
+bytes hashed against both sources) are known.
 
 - While both are live the sink gets the primary.
 - SIGKILL the primary: the sink carries the backup's content within 1 s
@@ -31,8 +31,9 @@ def body(t):
     prim = make_media(os.path.join(t.dir, 'primary.flv'), MEDIA_S)
     back = make_media(os.path.join(t.dir, 'backup.flv'), MEDIA_S,
                       video=('-vf', 'hue=h=120'))
-    hp, hb = avcheck.media_hashes(prim), avcheck.media_hashes(back)
-    t.check(not set(hp) & set(hb), 'the two sources share no coded packet')
+    hp = avcheck.media_hashes(prim, (9,))
+    hb = avcheck.media_hashes(back, (9,))
+    t.check(not set(hp) & set(hb), 'the two sources share no coded picture')
     key, bkey = harness.new_key(), harness.new_key('backupkey')
     skey = harness.new_key('sinkkey')
     port = free_port()
@@ -54,7 +55,8 @@ relays:
     time.sleep(3 * SLOW)
     s = harness.status_stream(t)
     pid = harness.status_relay(s, 'out').get('pid')
-    recent = [x for x in tap.snapshot() if x[0] > time.monotonic() - 2]
+    recent = [x for x in tap.snapshot() if x[0] > time.monotonic() - 2 and
+              x[1] == 9]
     t.check(recent and all(x[4] in hp for x in recent),
             f'with both live the sink gets the primary ({len(recent)} tags '
             'in the last 2 s)')
@@ -66,9 +68,7 @@ relays:
     lag = first_b[0] - killed
     t.check(lag <= 1.0, f'the sink carries the backup {lag:.2f} s after the '
             'primary dropped (at most 1 s)')
-    first_bv = tap.wait_tag(lambda x: x[0] >= killed and x[4] in hb and
-                            x[1] == 9, 5, 'backup video')
-    t.check(first_bv[3], 'the backup starts on a keyframe')
+    t.check(first_b[3], 'the backup starts on a keyframe')
     t.wait_log('stream.switch', 5, since=mark, stream='studio',
                to='backup')
 
@@ -80,11 +80,9 @@ relays:
     lag = first_p[0] - restarted
     t.check(lag <= 3.0 * SLOW, f'back on the primary {lag:.2f} s after it '
             'started again')
-    first_pv = tap.wait_tag(lambda x: x[0] >= restarted and x[4] in hp and
-                            x[1] == 9, 5, 'primary video')
-    t.check(first_pv[3], 'the primary resumes on a keyframe')
+    t.check(first_p[3], 'the primary resumes on a keyframe')
     time.sleep(3)
-    after = [x for x in tap.snapshot() if x[0] > first_p[0]]
+    after = [x for x in tap.snapshot() if x[0] > first_p[0] and x[1] == 9]
     t.check(after and all(x[4] in hp for x in after),
             f'it stays on the primary ({len(after)} tags since)',
             str([x[1:4] for x in after if x[4] not in hp][:3]))
