@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""mirroring-worker alone, driven over fd 3 as worker_remux does, with
+on_loss hold: 6 s of media, SOURCE LOST, ~5 s of nothing, SOURCE NEW and
+the same media again on a clock from 0, EOS.  Against one `ffmpeg -listen
+1` sink (it ends at the first disconnect, so one recording is one
+session) the recording decodes without errors, its video timestamps rise
+with no hole over 100 ms, the middle is the slate (about as long as the
+hold; black, or the slate image's colour), the copied packets on both
+sides are the source's byte for byte, and STATUS said holding.  Cases:
+(a) copy relay, no slate image (black); (b) transcoding relay (video
+libx264, audio copy) with a red PNG; (c) copy relay whose slate image
+does not exist (black, a warning logged)."""
+
+import os
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import SLOW, free_port, make_media  # noqa: E402
+from worker_remux import Worker, flv_tags, msg, wstr, WORKER  # noqa: E402
+
+SOURCE = 8
+SRC_LOST, SRC_NEW = 0, 1
+LOSS_HOLD = 1
+ST_LIVE, ST_HOLDING = 2, 6
+HOLD_S = 5.0
+PART_S = 6
+
+
+def source_msg(what, grace_ms, label):
+    return msg(SOURCE, struct.pack('<BI', what, grace_ms) + wstr(label))
+
+
+def probe(path):
+    """[(kind, dts_s, size, md5, key)] in file order."""
+    import json
+    r = subprocess.run(['ffprobe', '-v', 'error', '-show_entries',
+                        'packet=codec_type,dts_time,size,flags,data_hash',
+                        '-show_data_hash', 'MD5', '-of', 'json', path],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise harness.Failure(f'ffprobe {path}: {r.stderr}')
+    return [(p['codec_type'], float(p['dts_time']), int(p['size']),
+             p.get('data_hash'), 'K' in p.get('flags', ''))
+            for p in json.loads(r.stdout).get('packets', [])]
+
+
+def mean_rgb(path, at_s):
+    """The mean R, G, B of the picture at at_s s of path, decoded from
+    the start (an input seek would skip the in-band sequence headers)."""
+    r = subprocess.run(['ffmpeg', '-v', 'error', '-i', path, '-ss',
+                        f'{at_s:.3f}', '-frames:v', '1', '-s', '64x36',
+                        '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+                       capture_output=True, timeout=60)
+    px = r.stdout
+    if r.returncode != 0 or len(px) < 3:
+        return None
+    n = len(px) // 3
+    return tuple(sum(px[c::3]) / n for c in range(3))
+
+
+def run_hold(t, tag, media, tags, **kw):
+    port = free_port()
+    out = os.path.join(t.dir, f'rec_{tag}.flv')
+    sink = harness.start_rtmp_sink(t, f'sink_{tag}', port, 'sinkkey', out)
+    w = Worker(t, f'worker_{tag}', f'rtmp://127.0.0.1:{port}/live/sinkkey',
+               on_loss=LOSS_HOLD, grace_ms=60000, **kw)
+    w.send_tags(tags, 1.0)
+    w.wait_status(lambda s: s['state'] == ST_LIVE, 5, 'live')
+    w.sock.sendall(source_msg(SRC_LOST, 60000, ''))
+    lost = time.monotonic()
+    w.wait_status(lambda s: s['state'] == ST_HOLDING, 3, 'holding')
+    time.sleep(max(0.0, HOLD_S - (time.monotonic() - lost)))
+    w.sock.sendall(source_msg(SRC_NEW, 0, 'primary'))
+    w.send_tags(tags, 1.0)
+    w.eos()
+    t.check_eq(t.wait_exit(w.proc, 20), 0, f'({tag}) worker exit code '
+               'after EOS')
+    t.check_eq(t.wait_exit(sink, 20), 0, f'({tag}) sink exit code (one '
+               'session, ended cleanly)')
+    return w, out
+
+
+def check_decodes(t, tag, out):
+    r = subprocess.run(['ffmpeg', '-v', 'error', '-i', out, '-f', 'null',
+                        '-'], capture_output=True, text=True, timeout=120)
+    t.check(r.returncode == 0 and r.stderr.strip() == '',
+            f'({tag}) the recording decodes without errors',
+            r.stderr[-500:], soft=True)
+
+
+def check_clock(t, tag, pk):
+    v = [p[1] for p in pk if p[0] == 'video']
+    steps = [b - a for a, b in zip(v, v[1:])]
+    bad = [(round(v[i], 3), round(s, 3)) for i, s in enumerate(steps)
+           if s <= 0 or s > 0.1]
+    t.check(len(v) > 100 and not bad, f'({tag}) video dts strictly rise '
+            f'with no step over 100 ms ({len(v)} frames, '
+            f'{v[0]:.3f}..{v[-1]:.3f} s)', str(bad[:5]), soft=True)
+    a = [p[1] for p in pk if p[0] == 'audio']
+    asteps = [b - a for a, b in zip(a, a[1:])]
+    abad = [(round(a[i], 3), round(s, 3)) for i, s in enumerate(asteps)
+            if s <= 0 or s > 0.1]
+    t.check(len(a) > 100 and not abad, f'({tag}) audio dts rise with no '
+            'hole over 100 ms', str(abad[:5]), soft=True)
+    span = v[-1] - v[0]
+    t.check(2 * PART_S + HOLD_S - 1 <= span <= 2 * PART_S + HOLD_S + 2.5 *
+            SLOW, f'({tag}) the recording spans both parts and the hold '
+            f'({span:.2f} s)', soft=True)
+
+
+def split(t, tag, kind, pk, src):
+    """rec's packets of kind as (head, middle, tail): head the source's
+    first packets, tail a run of its last ones (the new source's), by
+    size + MD5.  Checks both are the source's, in full for the head."""
+    s = [(p[2], p[3]) for p in src if p[0] == kind]
+    r = [p for p in pk if p[0] == kind]
+    rs = [(p[2], p[3]) for p in r]
+    head = 0
+    while head < len(rs) and head < len(s) and rs[head] == s[head]:
+        head += 1
+    tail = 0
+    while tail < len(rs) - head and tail < len(s) and \
+            rs[len(rs) - 1 - tail] == s[len(s) - 1 - tail]:
+        tail += 1
+    t.check(head == len(s), f'({tag}) {kind}: the first part is the '
+            f'source\'s packets byte for byte ({head} of {len(s)})',
+            soft=True)
+    # the new source's audio from before its keyframe is left out
+    need = len(s) if kind == 'video' else len(s) - 10
+    t.check(tail >= need, f'({tag}) {kind}: the part after the hold is '
+            f'the source\'s packets byte for byte ({tail} of {len(s)})',
+            soft=True)
+    return r[:head], r[head:len(r) - tail], r[len(r) - tail:]
+
+
+def check_slate(t, tag, out, mid, want_rgb, copy):
+    if len(mid) < 2:
+        t.fail(f'({tag}) no slate video between the parts')
+    dur = mid[-1][1] - mid[0][1]
+    t.check(HOLD_S - 0.7 <= dur <= HOLD_S + 1.5 * SLOW, f'({tag}) the slate '
+            f'lasts as long as the hold ({dur:.2f} s for {HOLD_S} s)',
+            soft=True)
+    fps = (len(mid) - 1) / dur if dur > 0 else 0
+    t.check(27 <= fps <= 33, f'({tag}) slate at the source\'s 30 fps '
+            f'({fps:.1f})', soft=True)
+    keys = [p[1] for p in mid if p[4]]
+    if copy:
+        # a transcoding relay's keyframes are its profile's
+        t.check(len(keys) >= 3 and mid[0][4], f'({tag}) the slate starts '
+                f'on a keyframe and has one every second or so '
+                f'({len(keys)})', soft=True)
+    rgb = mean_rgb(out, (mid[0][1] + mid[-1][1]) / 2)
+    ok = rgb is not None and all(abs(a - b) < 40 for a, b in
+                                 zip(rgb, want_rgb))
+    t.check(ok, f'({tag}) the slate picture is {want_rgb}', str(rgb),
+            soft=True)
+
+
+def check_log(t, tag, w, warn):
+    log = w.log()
+    t.check(log.count('event=relay.live') == 1 and 'relay.reopen' not in log
+            and 'relay.failed' not in log, f'({tag}) one destination '
+            'session: no reopen, no failure', soft=True)
+    t.check('event=relay.hold ' in log and 'grace_ms=60000' in log,
+            f'({tag}) relay.hold logged with grace_ms', soft=True)
+    t.check('from=primary to=slate' in log and 'from=slate to=primary' in
+            log, f'({tag}) both switches logged', soft=True)
+    t.check('event=relay.hold_end' in log, f'({tag}) the hold end logged',
+            soft=True)
+    t.check(('event=relay.slate_fallback' in log) == warn,
+            f'({tag}) slate fallback warning {"" if warn else "not "}'
+            'logged', soft=True)
+    seen = [st['state'] for _, st in w.status_list()]
+    i = seen.index(ST_HOLDING) if ST_HOLDING in seen else len(seen)
+    t.check(ST_HOLDING in seen and ST_LIVE in seen[i:],
+            f'({tag}) STATUS said holding, then live again', str(seen),
+            soft=True)
+
+
+def case(t, tag, media, tags, want_rgb, warn=False, copy_video=True, **kw):
+    w, out = run_hold(t, tag, media, tags, **kw)
+    check_decodes(t, tag, out)
+    pk = probe(out)
+    src = probe(media)
+    check_clock(t, tag, pk)
+    split(t, tag, 'audio', pk, src)
+    if copy_video:
+        _, mid, _ = split(t, tag, 'video', pk, src)
+    else:
+        # re-encoded: the slate is the frames of the hold's time
+        v = [p for p in pk if p[0] == 'video']
+        mid = [p for p in v if PART_S + 0.3 <= p[1] - v[0][1] <=
+               PART_S + HOLD_S - 0.3]
+    check_slate(t, tag, out, mid, want_rgb, copy_video)
+    check_log(t, tag, w, warn)
+
+
+def body(t):
+    if not WORKER or not os.access(WORKER, os.X_OK):
+        t.fail('$MIRRORING_WORKER is not an executable')
+    media = make_media(os.path.join(t.dir, 'source.flv'), seconds=PART_S)
+    tags = flv_tags(media)
+    red = os.path.join(t.dir, 'red.png')
+    subprocess.run(['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i',
+                    'color=c=red:s=320x240', '-frames:v', '1', '-y', red],
+                   check=True, timeout=60)
+    black, redrgb = (0, 0, 0), (255, 0, 0)
+    case(t, 'a', media, tags, black)
+    case(t, 'b', media, tags, redrgb, copy_video=False, profile='x264',
+         vcodec='libx264', slate_image=red)
+    case(t, 'c', media, tags, black, warn=True,
+         slate_image=os.path.join(t.dir, 'missing.png'))
+
+
+if __name__ == '__main__':
+    harness.run('worker_hold', body)
