@@ -9,7 +9,10 @@ hold; black, or the slate image's colour), the copied packets on both
 sides are the source's byte for byte, and STATUS said holding.  Cases:
 (a) copy relay, no slate image (black); (b) transcoding relay (video
 libx264, audio copy) with a red PNG; (c) copy relay whose slate image
-does not exist (black, a warning logged)."""
+does not exist (black, a warning logged); (d) no hold, SOURCE NEW and a
+source of another size at once (a backup publisher): one session, the
+new sequence header in-band; (e) the destination drops while holding:
+the new session goes on with the slate, then the source."""
 
 import os
 import struct
@@ -25,7 +28,7 @@ from worker_remux import Worker, flv_tags, msg, wstr, WORKER  # noqa: E402
 SOURCE = 8
 SRC_LOST, SRC_NEW = 0, 1
 LOSS_HOLD = 1
-ST_LIVE, ST_HOLDING = 2, 6
+ST_LIVE, ST_BACKOFF, ST_HOLDING = 2, 3, 6
 HOLD_S = 5.0
 PART_S = 6
 
@@ -112,28 +115,30 @@ def check_clock(t, tag, pk):
             f'({span:.2f} s)', soft=True)
 
 
-def split(t, tag, kind, pk, src):
+def split(t, tag, kind, pk, src, src2=None):
     """rec's packets of kind as (head, middle, tail): head the source's
-    first packets, tail a run of its last ones (the new source's), by
-    size + MD5.  Checks both are the source's, in full for the head."""
+    first packets, tail a run of the last ones of the new source (src2,
+    or src again), by size + MD5.  Checks both are the sources', in full
+    for the head."""
     s = [(p[2], p[3]) for p in src if p[0] == kind]
+    s2 = [(p[2], p[3]) for p in (src2 or src) if p[0] == kind]
     r = [p for p in pk if p[0] == kind]
     rs = [(p[2], p[3]) for p in r]
     head = 0
     while head < len(rs) and head < len(s) and rs[head] == s[head]:
         head += 1
     tail = 0
-    while tail < len(rs) - head and tail < len(s) and \
-            rs[len(rs) - 1 - tail] == s[len(s) - 1 - tail]:
+    while tail < len(rs) - head and tail < len(s2) and \
+            rs[len(rs) - 1 - tail] == s2[len(s2) - 1 - tail]:
         tail += 1
     t.check(head == len(s), f'({tag}) {kind}: the first part is the '
             f'source\'s packets byte for byte ({head} of {len(s)})',
             soft=True)
     # the new source's audio from before its keyframe is left out
-    need = len(s) if kind == 'video' else len(s) - 10
-    t.check(tail >= need, f'({tag}) {kind}: the part after the hold is '
-            f'the source\'s packets byte for byte ({tail} of {len(s)})',
-            soft=True)
+    need = len(s2) if kind == 'video' else len(s2) - 10
+    t.check(tail >= need, f'({tag}) {kind}: the part after the switch is '
+            f'the new source\'s packets byte for byte ({tail} of '
+            f'{len(s2)})', soft=True)
     return r[:head], r[head:len(r) - tail], r[len(r) - tail:]
 
 
@@ -199,6 +204,107 @@ def case(t, tag, media, tags, want_rgb, warn=False, copy_video=True, **kw):
     check_log(t, tag, w, warn)
 
 
+def case_backup(t, media, tags):
+    """(d) no hold (on_loss end): SOURCE NEW and a source of another size
+    right after the first, as a switch to a backup publisher: one session,
+    the new sequence header in-band, timestamps continuing."""
+    other = make_media(os.path.join(t.dir, 'backup.flv'), seconds=PART_S,
+                       size='480x270')
+    port = free_port()
+    out = os.path.join(t.dir, 'rec_d.flv')
+    sink = harness.start_rtmp_sink(t, 'sink_d', port, 'sinkkey', out)
+    w = Worker(t, 'worker_d', f'rtmp://127.0.0.1:{port}/live/sinkkey')
+    w.send_tags(tags, 1.0)
+    w.wait_status(lambda s: s['state'] == ST_LIVE, 5, 'live')
+    w.sock.sendall(source_msg(SRC_NEW, 0, 'backup'))
+    w.send_tags(flv_tags(other), 1.0)
+    w.eos()
+    t.check_eq(t.wait_exit(w.proc, 20), 0, '(d) worker exit code after EOS')
+    t.check_eq(t.wait_exit(sink, 20), 0, '(d) sink exit code (one session)')
+    check_decodes(t, 'd', out)
+    pk = probe(out)
+    v = [p[1] for p in pk if p[0] == 'video']
+    steps = [b - a for a, b in zip(v, v[1:])]
+    t.check(v and min(steps) > 0 and max(steps) <= 0.1, '(d) video dts '
+            'rise with no step over 100 ms across the switch',
+            f'min {min(steps):.3f} max {max(steps):.3f}', soft=True)
+    t.check(abs(v[-1] - v[0] - (2 * PART_S - 0.033)) < 0.2,
+            f'(d) the two sources back to back ({v[-1] - v[0]:.2f} s)',
+            soft=True)
+    src, src2 = probe(media), probe(other)
+    for kind in ('video', 'audio'):
+        _, mid, _ = split(t, 'd', kind, pk, src, src2)
+        t.check(not mid, f'(d) {kind}: nothing but the two sources',
+                str(len(mid)), soft=True)
+    r = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'v',
+                        '-show_entries', 'frame=width', '-of', 'csv=p=0',
+                        out], capture_output=True, text=True, timeout=60)
+    widths = [int(x.strip(',')) for x in r.stdout.split() if x.strip(',')]
+    t.check(widths[:1] == [640] and widths[-1:] == [480],
+            '(d) the pictures are 640 wide, then 480 (the new sequence '
+            'header reached the sink)', str(sorted(set(widths))), soft=True)
+    log = w.log()
+    t.check(log.count('event=relay.live') == 1 and 'relay.reopen' not in log,
+            '(d) one destination session: no reopen', soft=True)
+    t.check('from=primary to=backup' in log, '(d) relay.switch logged',
+            soft=True)
+    t.check('event=relay.hold ' not in log, '(d) no hold', soft=True)
+
+
+def case_reconnect(t, media, tags):
+    """(e) the destination drops while holding: the worker reconnects and
+    the new session carries on with the slate, then the source."""
+    port = free_port()
+    out1 = os.path.join(t.dir, 'rec_e1.flv')
+    out2 = os.path.join(t.dir, 'rec_e2.flv')
+    sink = harness.start_rtmp_sink(t, 'sink_e1', port, 'sinkkey', out1)
+    w = Worker(t, 'worker_e', f'rtmp://127.0.0.1:{port}/live/sinkkey',
+               on_loss=LOSS_HOLD, grace_ms=60000)
+    w.send_tags(tags[:len(tags) // 2], 1.0)
+    w.wait_status(lambda s: s['state'] == ST_LIVE, 5, 'live')
+    w.sock.sendall(source_msg(SRC_LOST, 60000, ''))
+    w.wait_status(lambda s: s['state'] == ST_HOLDING, 3, 'holding')
+    time.sleep(1.0)
+    sink.kill()
+    t.wait_exit(sink, 5)
+    w.wait_status(lambda s: s['state'] == ST_BACKOFF, 10, 'backoff')
+    n = len(w.status_list())
+    sink2 = harness.start_rtmp_sink(t, 'sink_e2', port, 'sinkkey', out2)
+    end = time.monotonic() + 10 * SLOW
+    while time.monotonic() < end and not any(
+            st['state'] == ST_HOLDING for _, st in w.status_list()[n:]):
+        time.sleep(0.05)
+    t.check(any(st['state'] == ST_HOLDING for _, st in w.status_list()[n:]),
+            '(e) holding again after the reconnect',
+            str([st['state'] for _, st in w.status_list()[n:]]))
+    time.sleep(2.0)
+    w.sock.sendall(source_msg(SRC_NEW, 0, 'primary'))
+    w.send_tags(tags, 1.0)
+    w.eos()
+    t.check_eq(t.wait_exit(w.proc, 20), 0, '(e) worker exit code after EOS')
+    t.check_eq(t.wait_exit(sink2, 20), 0, '(e) second sink exit code')
+    check_decodes(t, 'e', out2)
+    pk = probe(out2)
+    src = probe(media)
+    v = [p for p in pk if p[0] == 'video']
+    sv = {(p[2], p[3]) for p in src if p[0] == 'video'}
+    lead = 0
+    while lead < len(v) and (v[lead][2], v[lead][3]) not in sv:
+        lead += 1
+    t.check(lead > 30 and v[0][4], f'(e) the new session opens on a slate '
+            f'keyframe and carries the slate ({lead} frames)', soft=True)
+    tailv = [(p[2], p[3]) for p in v[lead:]]
+    t.check(tailv == [(p[2], p[3]) for p in src if p[0] == 'video'],
+            '(e) then the source, byte for byte', soft=True)
+    steps = [b[1] - a[1] for a, b in zip(v, v[1:])]
+    t.check(min(steps) > 0 and max(steps) <= 0.1, '(e) video dts rise with '
+            'no step over 100 ms', f'max {max(steps):.3f}', soft=True)
+    log = w.log()
+    t.check(log.count('event=relay.live') == 2 and
+            log.count('event=relay.hold ') == 1, '(e) two sessions, one '
+            'hold', soft=True)
+
+
 def body(t):
     if not WORKER or not os.access(WORKER, os.X_OK):
         t.fail('$MIRRORING_WORKER is not an executable')
@@ -214,6 +320,8 @@ def body(t):
          vcodec='libx264', slate_image=red)
     case(t, 'c', media, tags, black, warn=True,
          slate_image=os.path.join(t.dir, 'missing.png'))
+    case_backup(t, media, tags)
+    case_reconnect(t, media, tags)
 
 
 if __name__ == '__main__':
