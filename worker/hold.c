@@ -253,7 +253,7 @@ hold_tick(struct hold *h, uint64_t now, AVPacket *pkt)
 
 	switch (slate_next(h->sl, now, &t, pkt, &f)) {
 	case SLATE_PACKET:
-		splice_wrote(&h->sp, t, pkt->dts);
+		splice_wrote(&h->sp, t, pkt->dts, pkt->pts);
 		return HOLD_PACKET;
 	case SLATE_FRAME:
 		if (xcode_send_frame(h->xc, t, f, now) < 0)

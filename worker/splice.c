@@ -21,7 +21,7 @@ splice_init(struct splice *sp)
 
 	memset(sp, 0, sizeof(*sp));
 	for (t = 0; t < INPUT_NTRACKS; t++)
-		sp->last_out[t] = INT64_MIN;
+		sp->last_out[t] = sp->last_pts[t] = INT64_MIN;
 }
 
 void
@@ -63,10 +63,12 @@ splice_fps(const struct splice *sp)
 int64_t
 splice_next_ms(const struct splice *sp, int t, int64_t dur_ms)
 {
-	int64_t	v = sp->last_out[INPUT_VIDEO], a = sp->last_out[INPUT_AUDIO];
+	int64_t	v = sp->last_pts[INPUT_VIDEO], a = sp->last_pts[INPUT_AUDIO];
 
-	if (sp->last_out[t] != INT64_MIN)
-		return sp->last_out[t] + dur_ms;
+	/* after the last picture shown, which B-frames put past the last
+	 * dts */
+	if (sp->last_pts[t] != INT64_MIN)
+		return sp->last_pts[t] + dur_ms;
 	/* the other track's time, or 0 when nothing went out yet */
 	if (v == INT64_MIN && a == INT64_MIN)
 		return 0;
@@ -74,10 +76,14 @@ splice_next_ms(const struct splice *sp, int t, int64_t dur_ms)
 }
 
 void
-splice_wrote(struct splice *sp, int t, int64_t dts_ms)
+splice_wrote(struct splice *sp, int t, int64_t dts_ms, int64_t pts_ms)
 {
 	if (sp->last_out[t] == INT64_MIN || dts_ms > sp->last_out[t])
 		sp->last_out[t] = dts_ms;
+	if (pts_ms < dts_ms)
+		pts_ms = dts_ms;
+	if (sp->last_pts[t] == INT64_MIN || pts_ms > sp->last_pts[t])
+		sp->last_pts[t] = pts_ms;
 }
 
 /* The offset that puts the keyframe at dts one frame after what went
@@ -89,7 +95,7 @@ splice_place(struct splice *sp, int t, int64_t dts)
 	int64_t		dur = t == INPUT_VIDEO ?
 			    (int64_t)lrint(1000.0 * fps.den / fps.num) : 23;
 
-	if (sp->last_out[t] == INT64_MIN && sp->last_out[!t] == INT64_MIN)
+	if (sp->last_pts[t] == INT64_MIN && sp->last_pts[!t] == INT64_MIN)
 		sp->off_ms = 0;		/* nothing went out: nothing to follow */
 	else
 		sp->off_ms = splice_next_ms(sp, t, dur) - dts;
@@ -129,6 +135,6 @@ splice_source(struct splice *sp, AVPacket *pkt, bool mapped, bool has_video)
 	pkt->dts = dts;
 	if (pkt->pts != AV_NOPTS_VALUE)
 		pkt->pts += sp->off_ms;
-	splice_wrote(sp, t, dts);
+	splice_wrote(sp, t, dts, pkt->pts != AV_NOPTS_VALUE ? pkt->pts : dts);
 	return res;
 }

@@ -20,7 +20,8 @@
 
 struct splice {
 	int64_t		 off_ms;	/* out = source + off (mapped tracks) */
-	int64_t		 last_out[INPUT_NTRACKS];	/* INT64_MIN: none */
+	int64_t		 last_out[INPUT_NTRACKS];	/* dts; INT64_MIN: none */
+	int64_t		 last_pts[INPUT_NTRACKS];	/* the latest shown */
 	int64_t		 key_in;	/* the new source's first keyframe */
 	bool		 waiting;	/* for the new source's keyframe */
 	bool		 fresh[INPUT_NTRACKS];	/* no packet since the switch */
@@ -46,8 +47,9 @@ void		 splice_new_source(struct splice *);
  */
 enum splice_res	 splice_source(struct splice *, AVPacket *, bool mapped,
 		    bool has_video);
-/* A slate packet of track t went out at dts (destination clock). */
-void		 splice_wrote(struct splice *, int t, int64_t dts_ms);
+/* A slate packet of track t went out (destination clock). */
+void		 splice_wrote(struct splice *, int t, int64_t dts_ms,
+		    int64_t pts_ms);
 /* Where a slate of frames of dur_ms on track t starts. */
 int64_t		 splice_next_ms(const struct splice *, int t, int64_t dur_ms);
 /* The source's frame rate from its recent video times (30 without). */
