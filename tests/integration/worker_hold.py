@@ -12,7 +12,9 @@ libx264, audio copy) with a red PNG; (c) copy relay whose slate image
 does not exist (black, a warning logged); (d) no hold, SOURCE NEW and a
 source of another size at once (a backup publisher): one session, the
 new sequence header in-band; (e) the destination drops while holding:
-the new session goes on with the slate, then the source."""
+the new session goes on with the slate, then the source; (f) EOS while
+holding closes cleanly; (g) (b) with audio transcoded too.  (b) and (g)
+play a slate audio file (a 0.7 s tone, looped), the others silence."""
 
 import os
 import struct
@@ -29,8 +31,8 @@ SOURCE = 8
 SRC_LOST, SRC_NEW = 0, 1
 LOSS_HOLD = 1
 ST_LIVE, ST_BACKOFF, ST_HOLDING = 2, 3, 6
-HOLD_S = 5.0
-PART_S = 6
+HOLD_S = 4.0
+PART_S = 4
 
 
 def source_msg(what, grace_ms, label):
@@ -109,6 +111,8 @@ def check_clock(t, tag, pk):
             if s <= 0 or s > 0.1]
     t.check(len(a) > 100 and not abad, f'({tag}) audio dts rise with no '
             'hole over 100 ms', str(abad[:5]), soft=True)
+    t.check(abs(a[-1] - v[-1]) < 0.2, f'({tag}) audio and video end '
+            f'together (within 200 ms: {a[-1]:.3f}, {v[-1]:.3f})', soft=True)
     span = v[-1] - v[0]
     t.check(2 * PART_S + HOLD_S - 1 <= span <= 2 * PART_S + HOLD_S + 2.5 *
             SLOW, f'({tag}) the recording spans both parts and the hold '
@@ -165,6 +169,37 @@ def check_slate(t, tag, out, mid, want_rgb, copy):
             soft=True)
 
 
+def audio_rms(path, start_s, dur_s):
+    """The RMS (0..1) of path's audio from start_s for dur_s, decoded
+    from the start."""
+    r = subprocess.run(['ffmpeg', '-v', 'error', '-i', path, '-ss',
+                        f'{start_s:.3f}', '-t', f'{dur_s:.3f}', '-vn', '-ac',
+                        '1', '-f', 's16le', '-'], capture_output=True,
+                       timeout=60)
+    n = len(r.stdout) // 2
+    if r.returncode != 0 or n == 0:
+        return None
+    v = struct.unpack(f'<{n}h', r.stdout[:2 * n])
+    return (sum(x * x for x in v) / n) ** 0.5 / 32768
+
+
+def check_sound(t, tag, out, mid, loud):
+    rms = audio_rms(out, mid[0][1] + 0.5, mid[-1][1] - mid[0][1] - 1.0)
+    if loud:
+        t.check(rms is not None and rms > 0.05, f'({tag}) the slate plays '
+                f'the slate audio file (rms {rms})', soft=True)
+    else:
+        t.check(rms is not None and rms < 0.001, f'({tag}) the slate is '
+                f'silent (rms {rms})', soft=True)
+
+
+def switch_times(w):
+    """The at_ms of the worker's relay.switch lines."""
+    return [int(f['at_ms']) for f in map(harness.parse_logfmt,
+                                         w.log().splitlines())
+            if f.get('event') == 'relay.switch']
+
+
 def check_log(t, tag, w, warn):
     log = w.log()
     t.check(log.count('event=relay.live') == 1 and 'relay.reopen' not in log
@@ -186,22 +221,54 @@ def check_log(t, tag, w, warn):
             soft=True)
 
 
-def case(t, tag, media, tags, want_rgb, warn=False, copy_video=True, **kw):
+def case(t, tag, media, tags, want_rgb, warn=False, copy_video=True,
+         copy_audio=True, **kw):
     w, out = run_hold(t, tag, media, tags, **kw)
     check_decodes(t, tag, out)
     pk = probe(out)
     src = probe(media)
     check_clock(t, tag, pk)
-    split(t, tag, 'audio', pk, src)
+    if copy_audio:
+        split(t, tag, 'audio', pk, src)
     if copy_video:
         _, mid, _ = split(t, tag, 'video', pk, src)
     else:
-        # re-encoded: the slate is the frames of the hold's time
+        # re-encoded: the slate is the frames between the switches, at
+        # the destination times the worker logged
+        at = switch_times(w)
         v = [p for p in pk if p[0] == 'video']
-        mid = [p for p in v if PART_S + 0.3 <= p[1] - v[0][1] <=
-               PART_S + HOLD_S - 0.3]
+        t.check(len(at) == 2, f'({tag}) two switches with at_ms', str(at))
+        mid = [p for p in v if at[0] < p[1] * 1000 <= at[1]]
     check_slate(t, tag, out, mid, want_rgb, copy_video)
+    check_sound(t, tag, out, mid, bool(kw.get('slate_audio')))
     check_log(t, tag, w, warn)
+
+
+def case_grace(t, tags):
+    """(f) EOS while holding (the supervisor's grace ran out): the
+    destination is closed cleanly, on the slate."""
+    port = free_port()
+    out = os.path.join(t.dir, 'rec_f.flv')
+    sink = harness.start_rtmp_sink(t, 'sink_f', port, 'sinkkey', out)
+    w = Worker(t, 'worker_f', f'rtmp://127.0.0.1:{port}/live/sinkkey',
+               on_loss=LOSS_HOLD, grace_ms=2000)
+    w.send_tags(tags[:len(tags) // 2], 1.0)
+    w.wait_status(lambda s: s['state'] == ST_LIVE, 5, 'live')
+    w.sock.sendall(source_msg(SRC_LOST, 2000, ''))
+    w.wait_status(lambda s: s['state'] == ST_HOLDING, 3, 'holding')
+    time.sleep(2.0)
+    w.eos()
+    t.check_eq(t.wait_exit(w.proc, 20), 0, '(f) worker exit code after EOS '
+               'while holding')
+    t.check_eq(t.wait_exit(sink, 20), 0, '(f) sink exit code (a clean end)')
+    check_decodes(t, 'f', out)
+    v = [p for p in probe(out) if p[0] == 'video']
+    t.check(v and v[-1][1] - v[0][1] >= PART_S / 2 + 1.5,
+            '(f) the recording goes on with the slate to the end',
+            f'{v[-1][1] - v[0][1]:.2f} s' if v else 'no video', soft=True)
+    log = w.log()
+    t.check('event=relay.hold_end' in log and 'reason=eos' in log,
+            '(f) the hold ends with the EOS', soft=True)
 
 
 def case_backup(t, media, tags):
@@ -314,14 +381,27 @@ def body(t):
     subprocess.run(['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i',
                     'color=c=red:s=320x240', '-frames:v', '1', '-y', red],
                    check=True, timeout=60)
+    tone = os.path.join(t.dir, 'tone.wav')
+    subprocess.run(['ffmpeg', '-v', 'error', '-f', 'lavfi', '-i',
+                    'sine=frequency=1000:sample_rate=48000:duration=0.7',
+                    '-ac', '1', '-y', tone], check=True, timeout=60)
     black, redrgb = (0, 0, 0), (255, 0, 0)
     case(t, 'a', media, tags, black)
     case(t, 'b', media, tags, redrgb, copy_video=False, profile='x264',
-         vcodec='libx264', slate_image=red)
+         vcodec='libx264', slate_image=red, slate_audio=tone)
     case(t, 'c', media, tags, black, warn=True,
          slate_image=os.path.join(t.dir, 'missing.png'))
-    case_backup(t, media, tags)
+    # the native RTMP writer through the same flv muxer
+    os.environ['MIRRORING_RTMP_NATIVE'] = '1'
+    try:
+        case_backup(t, media, tags)
+    finally:
+        del os.environ['MIRRORING_RTMP_NATIVE']
     case_reconnect(t, media, tags)
+    case_grace(t, tags)
+    case(t, 'g', media, tags, redrgb, copy_video=False, copy_audio=False,
+         profile='x264aac', vcodec='libx264', acodec='aac',
+         slate_image=red, slate_audio=tone)
 
 
 if __name__ == '__main__':
