@@ -5,7 +5,9 @@
  * reconnecting with backoff.  A reader thread (reader.c) keeps draining
  * fd 3 into a bounded queue meanwhile, so EOS and EOF are seen while a
  * connect or write blocks; the libav interrupt callback checks them, the
- * deadline, and sends STATUS (report.c) every second.
+ * deadline, and sends STATUS (report.c) every second.  SOURCE messages
+ * go to hold.c (slate hold, source switches), whose slate frames the
+ * loop sends on time between messages.
  * Exit codes: 0 stream ended (EOS), 1 runtime failure, 78 bad config.
  */
 #include <errno.h>
@@ -144,7 +146,8 @@ worker_on_interrupt(void *arg)
 	if (!w->closing) {
 		/* a destination that stopped reading: say so while it lasts */
 		if (w->write_start_ms != 0 && now - w->write_start_ms >=
-		    WORKER_STALL_MS && w->rep.state == IPC_ST_LIVE) {
+		    WORKER_STALL_MS && (w->rep.state == IPC_ST_LIVE ||
+		    w->rep.state == IPC_ST_HOLDING)) {
 			log_warnx("relay.stalled", "stream=%s relay=%s "
 			    "blocked_ms=%llu", w->cfg.stream, w->cfg.relay,
 			    (unsigned long long)(now - w->write_start_ms));
