@@ -347,7 +347,10 @@ slate_sound(struct slate *s, char *warn)
 	if (s->audio != NULL && slate_load_audio(s, warn) == -1) {
 		slate_prefix(warn, "audio");
 		slate_free_pcm(s);
-		s->pcm_loaded = true;	/* silence */
+		/* silence for this format, without trying the file again */
+		s->pcm_loaded = true;
+		s->pcm_rate = s->p.sample_rate;
+		s->pcm_ch = s->p.channels;
 	}
 }
 

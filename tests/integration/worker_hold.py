@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
 """mirroring-worker alone, driven over fd 3 as worker_remux does, with
-on_loss hold: 6 s of media, SOURCE LOST, ~5 s of nothing, SOURCE NEW and
+on_loss hold: 4 s of media, SOURCE LOST, 4 s of nothing, SOURCE NEW and
 the same media again on a clock from 0, EOS.  Against one `ffmpeg -listen
 1` sink (it ends at the first disconnect, so one recording is one
 session) the recording decodes without errors, its video timestamps rise
-with no hole over 100 ms, the middle is the slate (about as long as the
-hold; black, or the slate image's colour), the copied packets on both
-sides are the source's byte for byte, and STATUS said holding.  Cases:
-(a) copy relay, no slate image (black); (b) transcoding relay (video
-libx264, audio copy) with a red PNG; (c) copy relay whose slate image
-does not exist (black, a warning logged); (d) no hold, SOURCE NEW and a
-source of another size at once (a backup publisher): one session, the
-new sequence header in-band; (e) the destination drops while holding:
-the new session goes on with the slate, then the source; (f) EOS while
-holding closes cleanly; (g) (b) with audio transcoded too.  (b) and (g)
-play a slate audio file (a 0.7 s tone, looped), the others silence."""
+with no hole over 100 ms, the middle is the slate (as long as the hold;
+black, or the slate image's colour; silent, or the slate audio file), the
+copied packets on both sides are the source's byte for byte, and STATUS
+said holding.  Cases: (a) copy relay, no slate files; (b) transcoding
+relay (video libx264, audio copy) with a red PNG and a 0.7 s tone, looped;
+(c) copy relay whose slate files do not exist (black and silence, one
+warning); (d) no hold, SOURCE NEW and a source of another size at once (a
+backup publisher), through the native RTMP writer: one session, the new
+sequence header in-band; (e) the destination drops while holding: the new
+session goes on with the slate, then the source; (f) EOS while holding
+closes cleanly; (g) as (b) with audio transcoded too."""
 
 import os
 import struct
@@ -222,7 +222,7 @@ def check_log(t, tag, w, warn):
 
 
 def case(t, tag, media, tags, want_rgb, warn=False, copy_video=True,
-         copy_audio=True, **kw):
+         copy_audio=True, loud=False, **kw):
     w, out = run_hold(t, tag, media, tags, **kw)
     check_decodes(t, tag, out)
     pk = probe(out)
@@ -240,7 +240,7 @@ def case(t, tag, media, tags, want_rgb, warn=False, copy_video=True,
         t.check(len(at) == 2, f'({tag}) two switches with at_ms', str(at))
         mid = [p for p in v if at[0] < p[1] * 1000 <= at[1]]
     check_slate(t, tag, out, mid, want_rgb, copy_video)
-    check_sound(t, tag, out, mid, bool(kw.get('slate_audio')))
+    check_sound(t, tag, out, mid, loud)
     check_log(t, tag, w, warn)
 
 
@@ -388,9 +388,10 @@ def body(t):
     black, redrgb = (0, 0, 0), (255, 0, 0)
     case(t, 'a', media, tags, black)
     case(t, 'b', media, tags, redrgb, copy_video=False, profile='x264',
-         vcodec='libx264', slate_image=red, slate_audio=tone)
+         vcodec='libx264', slate_image=red, slate_audio=tone, loud=True)
     case(t, 'c', media, tags, black, warn=True,
-         slate_image=os.path.join(t.dir, 'missing.png'))
+         slate_image=os.path.join(t.dir, 'missing.png'),
+         slate_audio=os.path.join(t.dir, 'missing.wav'))
     # the native RTMP writer through the same flv muxer
     os.environ['MIRRORING_RTMP_NATIVE'] = '1'
     try:
@@ -401,7 +402,7 @@ def body(t):
     case_grace(t, tags)
     case(t, 'g', media, tags, redrgb, copy_video=False, copy_audio=False,
          profile='x264aac', vcodec='libx264', acodec='aac',
-         slate_image=red, slate_audio=tone)
+         slate_image=red, slate_audio=tone, loud=True)
 
 
 if __name__ == '__main__':
