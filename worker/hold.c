@@ -91,6 +91,8 @@ hold_params(const struct hold *h, const struct input *in,
 		p->profile = v->profile;
 		p->level = v->level;
 		p->fps = splice_fps(&h->sp);
+		p->avcc = v->extradata;
+		p->avcc_len = (size_t)v->extradata_size;
 	}
 	if (a != NULL) {
 		p->track[INPUT_AUDIO] = true;
@@ -121,6 +123,7 @@ hold_start(struct hold *h, const struct ipc_source *s,
 	    (int64_t)(1000 * p.fps.den / p.fps.num) : 33);
 	a0 = splice_next_ms(&h->sp, INPUT_AUDIO, p.sample_rate > 0 ?
 	    1024 * 1000 / p.sample_rate : 23);
+	h->cts_ms = splice_cts_ms(&h->sp, INPUT_VIDEO);
 	xcode_splice(h->xc);
 	if (slate_start(h->sl, &p, v0, a0, now, warn, why) == -1) {
 		log_error("relay.hold_failed", "stream=%s relay=%s why=%s",
@@ -253,6 +256,8 @@ hold_tick(struct hold *h, uint64_t now, AVPacket *pkt)
 
 	switch (slate_next(h->sl, now, &t, pkt, &f)) {
 	case SLATE_PACKET:
+		if (t == INPUT_VIDEO)
+			pkt->pts += h->cts_ms;
 		splice_wrote(&h->sp, t, pkt->dts, pkt->pts);
 		return HOLD_PACKET;
 	case SLATE_FRAME:

@@ -37,6 +37,7 @@ struct hold {
 	char			 label[HOLD_LABEL_MAX];	/* the source now */
 	char			 next[HOLD_LABEL_MAX];	/* after SOURCE NEW */
 	uint64_t		 since_ms;	/* the hold's start */
+	int64_t			 cts_ms;	/* added to the slate's video pts */
 	bool			 warned;	/* the slate's files */
 };
 

@@ -369,6 +369,64 @@ slate_x264_profile(int profile)
 	}
 }
 
+/* An Exp-Golomb ue(v) at bit *pos of p (n bytes); -1 past the end. */
+static long
+slate_ue(const uint8_t *p, size_t n, size_t *pos)
+{
+	unsigned	zeros = 0;
+	long		v = 1;
+
+	while (*pos < 8 * n && !(p[*pos / 8] & (0x80 >> (*pos % 8)))) {
+		if (++zeros > 30)
+			return -1;
+		(*pos)++;
+	}
+	for ((*pos)++; zeros > 0; zeros--, (*pos)++) {
+		if (*pos >= 8 * n)
+			return -1;
+		v = v << 1 | ((p[*pos / 8] >> (7 - *pos % 8)) & 1);
+	}
+	return *pos > 8 * n ? -1 : v - 1;
+}
+
+/*
+ * The parameter set ids the source's AVC config (ISO 14496-15 5.2.4.1)
+ * uses, as a mask.  The slate takes another, so a parser that keeps the
+ * stream's first configuration (and never sees a new sequence header)
+ * still knows the source's sets after the slate, and learns the slate's
+ * from its keyframes (they repeat them in-band).
+ */
+static uint32_t
+slate_avcc_ids(const uint8_t *p, size_t n)
+{
+	uint32_t	mask = 1;	/* 0: the usual one */
+	size_t		off = 6, len, pos;
+	unsigned	i, cnt;
+	long		id;
+	int		k;
+
+	if (p == NULL || n < 7 || p[0] != 1)
+		return mask;
+	for (k = 0; k < 2; k++) {
+		if (off >= n)
+			break;
+		cnt = k == 0 ? (p[5] & 0x1f) : p[off++];
+		for (i = 0; i < cnt && off + 2 <= n; i++) {
+			len = (size_t)p[off] << 8 | p[off + 1];
+			off += 2;
+			if (len > n - off)
+				return mask;
+			/* SPS: the id follows profile, flags, level; PPS: it
+			 * comes first */
+			pos = k == 0 ? 32 : 8;
+			if ((id = slate_ue(p + off, len, &pos)) >= 0 && id < 32)
+				mask |= 1u << id;
+			off += len;
+		}
+	}
+	return mask;
+}
+
 static int
 slate_open_enc(AVCodecContext *c, AVDictionary **opts, char *why)
 {
@@ -389,7 +447,13 @@ slate_video_enc(struct slate *s, char *why)
 	const AVCodec	*codec = avcodec_find_encoder_by_name("libx264");
 	AVCodecContext	*c;
 	AVDictionary	*opts = NULL;
+	uint32_t	 used = slate_avcc_ids(s->p.avcc, s->p.avcc_len);
+	char		 x264[64];
+	int		 id;
 
+	for (id = 1; id < 31 && (used & (1u << id)); id++)
+		;
+	snprintf(x264, sizeof(x264), "sps-id=%d:repeat-headers=1", id);
 	if (codec == NULL) {
 		snprintf(why, SLATE_WHY_MAX, "no libx264 encoder");
 		return AVERROR_ENCODER_NOT_FOUND;
@@ -411,6 +475,7 @@ slate_video_enc(struct slate *s, char *why)
 	if (av_dict_set(&opts, "preset", "veryfast", 0) < 0 ||
 	    av_dict_set(&opts, "tune", "zerolatency", 0) < 0 ||
 	    av_dict_set(&opts, "crf", SLATE_CRF, 0) < 0 ||
+	    av_dict_set(&opts, "x264-params", x264, 0) < 0 ||
 	    av_dict_set(&opts, "profile", slate_x264_profile(s->p.profile),
 	    0) < 0) {
 		av_dict_free(&opts);

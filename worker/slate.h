@@ -30,6 +30,8 @@ struct slate_params {
 	int		 width, height;
 	AVRational	 fps;
 	int		 profile, level;	/* H.264, from the AVC config */
+	const uint8_t	*avcc;		/* the source's AVC config: its */
+	size_t		 avcc_len;	/* parameter set ids are avoided */
 	int		 sample_rate, channels;
 };
 

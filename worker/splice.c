@@ -65,14 +65,21 @@ splice_next_ms(const struct splice *sp, int t, int64_t dur_ms)
 {
 	int64_t	v = sp->last_pts[INPUT_VIDEO], a = sp->last_pts[INPUT_AUDIO];
 
-	/* after the last picture shown, which B-frames put past the last
-	 * dts */
-	if (sp->last_pts[t] != INT64_MIN)
-		return sp->last_pts[t] + dur_ms;
-	/* the other track's time, or 0 when nothing went out yet */
+	if (sp->last_out[t] != INT64_MIN)
+		return sp->last_out[t] + dur_ms;
+	/* after the other track, or 0 when nothing went out yet */
 	if (v == INT64_MIN && a == INT64_MIN)
 		return 0;
 	return (v > a ? v : a) + dur_ms;
+}
+
+int64_t
+splice_cts_ms(const struct splice *sp, int t)
+{
+	if (sp->last_out[t] == INT64_MIN ||
+	    sp->last_pts[t] <= sp->last_out[t])
+		return 0;
+	return sp->last_pts[t] - sp->last_out[t];
 }
 
 void
@@ -86,19 +93,24 @@ splice_wrote(struct splice *sp, int t, int64_t dts_ms, int64_t pts_ms)
 		sp->last_pts[t] = pts_ms;
 }
 
-/* The offset that puts the keyframe at dts one frame after what went
- * out last on its track. */
+/* The offset that puts the keyframe one frame after what went out last
+ * on its track, in decoding and in display order (B-frames). */
 static void
-splice_place(struct splice *sp, int t, int64_t dts)
+splice_place(struct splice *sp, int t, const AVPacket *key)
 {
 	AVRational	fps = splice_fps(sp);
 	int64_t		dur = t == INPUT_VIDEO ?
 			    (int64_t)lrint(1000.0 * fps.den / fps.num) : 23;
+	int64_t		by_pts;
 
-	if (sp->last_pts[t] == INT64_MIN && sp->last_pts[!t] == INT64_MIN)
+	if (sp->last_pts[t] == INT64_MIN && sp->last_pts[!t] == INT64_MIN) {
 		sp->off_ms = 0;		/* nothing went out: nothing to follow */
-	else
-		sp->off_ms = splice_next_ms(sp, t, dur) - dts;
+		return;
+	}
+	sp->off_ms = splice_next_ms(sp, t, dur) - key->dts;
+	if (sp->last_pts[t] != INT64_MIN && key->pts != AV_NOPTS_VALUE &&
+	    (by_pts = sp->last_pts[t] + dur - key->pts) > sp->off_ms)
+		sp->off_ms = by_pts;
 }
 
 enum splice_res
@@ -118,7 +130,7 @@ splice_source(struct splice *sp, AVPacket *pkt, bool mapped, bool has_video)
 		sp->key_in = pkt->dts;
 		/* an encoded video track: the offset is the copied audio's,
 		 * placed after the last audio written */
-		splice_place(sp, t, pkt->dts);
+		splice_place(sp, t, pkt);
 		res = SPLICE_SWITCH;
 	} else if (sp->fresh[t] && pkt->dts < sp->key_in)
 		return SPLICE_DROP;	/* audio from before the keyframe */

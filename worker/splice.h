@@ -50,8 +50,12 @@ enum splice_res	 splice_source(struct splice *, AVPacket *, bool mapped,
 /* A slate packet of track t went out (destination clock). */
 void		 splice_wrote(struct splice *, int t, int64_t dts_ms,
 		    int64_t pts_ms);
-/* Where a slate of frames of dur_ms on track t starts. */
+/* Where a slate of frames of dur_ms on track t starts (dts). */
 int64_t		 splice_next_ms(const struct splice *, int t, int64_t dur_ms);
+/* How far the last picture shown runs past the last dts (a source's
+ * B-frame delay): the slate's pts keep that offset, so they follow the
+ * source's in display order too. */
+int64_t		 splice_cts_ms(const struct splice *, int t);
 /* The source's frame rate from its recent video times (30 without). */
 AVRational	 splice_fps(const struct splice *);
 

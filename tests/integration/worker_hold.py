@@ -14,7 +14,8 @@ warning); (d) no hold, SOURCE NEW and a source of another size at once (a
 backup publisher), through the native RTMP writer: one session, the new
 sequence header in-band; (e) the destination drops while holding: the new
 session goes on with the slate, then the source; (f) EOS while holding
-closes cleanly; (g) as (b) with audio transcoded too."""
+closes cleanly; (g) as (b) with audio transcoded too; (h) as (a) with a
+source that has B-frames."""
 
 import os
 import struct
@@ -400,6 +401,10 @@ def body(t):
         del os.environ['MIRRORING_RTMP_NATIVE']
     case_reconnect(t, media, tags)
     case_grace(t, tags)
+    # B-frames: the slate starts after the last picture shown
+    bmedia = make_media(os.path.join(t.dir, 'bframes.flv'), seconds=PART_S,
+                        video=['-bf', '2'])
+    case(t, 'h', bmedia, flv_tags(bmedia), black)
     case(t, 'g', media, tags, redrgb, copy_video=False, copy_audio=False,
          profile='x264aac', vcodec='libx264', acodec='aac',
          slate_image=red, slate_audio=tone, loud=True)

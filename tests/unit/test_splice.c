@@ -46,8 +46,10 @@ main(void)
 	is_int(fps.num, 30, "the frame rate is the source's: 30");
 	is_int(fps.den, 1, "a whole one");
 	/* last video dts 1966, shown at 1999 */
-	is_int(splice_next_ms(&sp, INPUT_VIDEO, 33), 2032,
-	    "the slate's video starts after the last picture shown");
+	is_int(splice_next_ms(&sp, INPUT_VIDEO, 33), 1999,
+	    "the slate's video starts one frame after the last dts");
+	is_int(splice_cts_ms(&sp, INPUT_VIDEO), 33,
+	    "and its pts keep the source's B-frame delay");
 	is_int(splice_next_ms(&sp, INPUT_AUDIO, 23), 1957 + 23,
 	    "its audio after the last audio");
 	splice_wrote(&sp, INPUT_VIDEO, 5000, 5000);
@@ -75,6 +77,14 @@ main(void)
 	is_int(feed(&sp, INPUT_VIDEO, 73, 73, false, true), SPLICE_PASS,
 	    "video goes on");
 	is_int(pkt.dts, 5066, "on the same offset");
+
+	/* a keyframe shown later than decoded, after pictures shown late */
+	splice_wrote(&sp, INPUT_VIDEO, 9000, 9100);
+	splice_new_source(&sp);
+	is_int(feed(&sp, INPUT_VIDEO, 0, 20, true, true), SPLICE_SWITCH,
+	    "a keyframe with a small cts switches");
+	is_int(pkt.pts, 9133, "its pts follow the last picture shown");
+	is_int(pkt.dts, 9113, "its dts keep its cts");
 
 	/* an encoded track: the gate only, times as they are */
 	splice_new_source(&sp);
