@@ -15,7 +15,7 @@ backup publisher), through the native RTMP writer: one session, the new
 sequence header in-band; (e) the destination drops while holding: the new
 session goes on with the slate, then the source; (f) EOS while holding
 closes cleanly; (g) as (b) with audio transcoded too; (h) as (a) with a
-source that has B-frames."""
+source that has B-frames; (i) as (d) for a transcoding relay."""
 
 import os
 import struct
@@ -272,51 +272,60 @@ def case_grace(t, tags):
             '(f) the hold ends with the EOS', soft=True)
 
 
-def case_backup(t, media, tags):
+def case_backup(t, media, tags, tag='d', **kw):
     """(d) no hold (on_loss end): SOURCE NEW and a source of another size
     right after the first, as a switch to a backup publisher: one session,
-    the new sequence header in-band, timestamps continuing."""
-    other = make_media(os.path.join(t.dir, 'backup.flv'), seconds=PART_S,
-                       size='480x270')
+    the new sequence header in-band (a transcoding relay: its output keeps
+    its size), timestamps continuing."""
+    copy = 'vcodec' not in kw
+    other = os.path.join(t.dir, 'backup.flv')
+    if not os.path.exists(other):
+        make_media(other, seconds=PART_S, size='480x270')
     port = free_port()
-    out = os.path.join(t.dir, 'rec_d.flv')
-    sink = harness.start_rtmp_sink(t, 'sink_d', port, 'sinkkey', out)
-    w = Worker(t, 'worker_d', f'rtmp://127.0.0.1:{port}/live/sinkkey')
+    out = os.path.join(t.dir, f'rec_{tag}.flv')
+    sink = harness.start_rtmp_sink(t, f'sink_{tag}', port, 'sinkkey', out)
+    w = Worker(t, f'worker_{tag}', f'rtmp://127.0.0.1:{port}/live/sinkkey',
+               **kw)
     w.send_tags(tags, 1.0)
     w.wait_status(lambda s: s['state'] == ST_LIVE, 5, 'live')
     w.sock.sendall(source_msg(SRC_NEW, 0, 'backup'))
     w.send_tags(flv_tags(other), 1.0)
     w.eos()
-    t.check_eq(t.wait_exit(w.proc, 20), 0, '(d) worker exit code after EOS')
-    t.check_eq(t.wait_exit(sink, 20), 0, '(d) sink exit code (one session)')
-    check_decodes(t, 'd', out)
+    t.check_eq(t.wait_exit(w.proc, 20), 0, f'({tag}) worker exit code after EOS')
+    t.check_eq(t.wait_exit(sink, 20), 0, f'({tag}) sink exit code (one session)')
+    check_decodes(t, tag, out)
     pk = probe(out)
     v = [p[1] for p in pk if p[0] == 'video']
     steps = [b - a for a, b in zip(v, v[1:])]
-    t.check(v and min(steps) > 0 and max(steps) <= 0.1, '(d) video dts '
+    t.check(v and min(steps) > 0 and max(steps) <= 0.1, f'({tag}) video dts '
             'rise with no step over 100 ms across the switch',
             f'min {min(steps):.3f} max {max(steps):.3f}', soft=True)
     t.check(abs(v[-1] - v[0] - (2 * PART_S - 0.033)) < 0.2,
-            f'(d) the two sources back to back ({v[-1] - v[0]:.2f} s)',
+            f'({tag}) the two sources back to back ({v[-1] - v[0]:.2f} s)',
             soft=True)
     src, src2 = probe(media), probe(other)
-    for kind in ('video', 'audio'):
-        _, mid, _ = split(t, 'd', kind, pk, src, src2)
-        t.check(not mid, f'(d) {kind}: nothing but the two sources',
+    for kind in ('video', 'audio') if copy else ('audio',):
+        _, mid, _ = split(t, tag, kind, pk, src, src2)
+        t.check(not mid, f'({tag}) {kind}: nothing but the two sources',
                 str(len(mid)), soft=True)
     r = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'v',
                         '-show_entries', 'frame=width', '-of', 'csv=p=0',
                         out], capture_output=True, text=True, timeout=60)
     widths = [int(x.strip(',')) for x in r.stdout.split() if x.strip(',')]
-    t.check(widths[:1] == [640] and widths[-1:] == [480],
-            '(d) the pictures are 640 wide, then 480 (the new sequence '
-            'header reached the sink)', str(sorted(set(widths))), soft=True)
+    if copy:
+        t.check(widths[:1] == [640] and widths[-1:] == [480],
+                f'({tag}) the pictures are 640 wide, then 480 (the new '
+                'sequence header reached the sink)',
+                str(sorted(set(widths))), soft=True)
+    else:
+        t.check(set(widths) == {640}, f'({tag}) the transcoded pictures '
+                'stay 640 wide', str(sorted(set(widths))), soft=True)
     log = w.log()
     t.check(log.count('event=relay.live') == 1 and 'relay.reopen' not in log,
-            '(d) one destination session: no reopen', soft=True)
-    t.check('from=primary to=backup' in log, '(d) relay.switch logged',
+            f'({tag}) one destination session: no reopen', soft=True)
+    t.check('from=primary to=backup' in log, f'({tag}) relay.switch logged',
             soft=True)
-    t.check('event=relay.hold ' not in log, '(d) no hold', soft=True)
+    t.check('event=relay.hold ' not in log, f'({tag}) no hold', soft=True)
 
 
 def case_reconnect(t, media, tags):
@@ -405,6 +414,7 @@ def body(t):
     bmedia = make_media(os.path.join(t.dir, 'bframes.flv'), seconds=PART_S,
                         video=['-bf', '2'])
     case(t, 'h', bmedia, flv_tags(bmedia), black)
+    case_backup(t, media, tags, tag='i', profile='x264', vcodec='libx264')
     case(t, 'g', media, tags, redrgb, copy_video=False, copy_audio=False,
          profile='x264aac', vcodec='libx264', acodec='aac',
          slate_image=red, slate_audio=tone, loud=True)
