@@ -354,3 +354,12 @@ output_stale(const struct output *o, const struct input *in)
 			return true;
 	return false;
 }
+
+void
+output_adopt(struct output *o, const struct input *in)
+{
+	int	t;
+
+	for (t = 0; t < INPUT_NTRACKS; t++)
+		o->gen[t] = in->gen[t];
+}

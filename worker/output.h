@@ -67,6 +67,9 @@ const AVOutputFormat *output_format(const char *url);
 void	output_set_encoder(struct output *, int t, const AVCodecContext *enc);
 /* Bytes written in this session. */
 int64_t	output_bytes(const struct output *);
+/* The session takes in's current configuration as its own: a switch
+ * sends it in-band (hold.c), not a reason to reopen. */
+void	output_adopt(struct output *, const struct input *);
 /* The session's tracks no longer match in's configuration. */
 bool	output_stale(const struct output *, const struct input *);
 

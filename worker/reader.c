@@ -94,7 +94,8 @@ reader_read_msg(int fd, const char **why)
 }
 
 /* Called with rd.mu held: drops the queued MEDIA but sequence headers, so
- * the tag queued next is the next the destination gets. */
+ * the tag queued next is the next the destination gets.  Other messages
+ * (SOURCE) stay, in order with the headers around them. */
 static void
 reader_skip_queued(void)
 {
@@ -130,8 +131,11 @@ reader_admit(const struct reader_item *it)
 {
 	struct ipc_media	m;
 
-	if (it->type != IPC_MEDIA ||
-	    ipc_media_parse(it->data, it->len, &m) == -1)
+	/* EOS and SOURCE always pass: a switch must not be lost, and
+	 * reader_skip_queued leaves them where they are */
+	if (it->type != IPC_MEDIA)
+		return true;
+	if (ipc_media_parse(it->data, it->len, &m) == -1)
 		return true;	/* the main thread rejects it */
 	if (m.flags & TAG_F_SEQHDR)
 		return true;	/* small, and needed to resume */

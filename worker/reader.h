@@ -22,8 +22,8 @@ struct reader_item {
 
 /* Starts the thread reading fd; once budget_bytes of payload are queued
  * (the last tag may go past it), MEDIA is dropped until the next video
- * keyframe, which then replaces the queued MEDIA (sequence headers always
- * pass and stay).
+ * keyframe, which then replaces the queued MEDIA (sequence headers and
+ * every other message, SOURCE and EOS, always pass and stay in order).
  * 0 or -1 with errno. */
 int			 reader_start(int fd, size_t budget_bytes);
 /* The budget the supervisor gave on the command line (--queue-bytes N, the

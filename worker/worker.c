@@ -5,7 +5,9 @@
  * reconnecting with backoff.  A reader thread (reader.c) keeps draining
  * fd 3 into a bounded queue meanwhile, so EOS and EOF are seen while a
  * connect or write blocks; the libav interrupt callback checks them, the
- * deadline, and sends STATUS (report.c) every second.
+ * deadline, and sends STATUS (report.c) every second.  SOURCE messages
+ * go to hold.c (slate hold, source switches), whose slate frames the
+ * loop sends on time between messages.
  * Exit codes: 0 stream ended (EOS), 1 runtime failure, 78 bad config.
  */
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include "common/ipc_msg.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/hold.h"
 #include "worker/input.h"
 #include "worker/output.h"
 #include "worker/reader.h"
@@ -47,6 +50,7 @@ struct worker {
 	struct output		 out;
 	struct report		 rep;
 	struct xcode		*xc;		/* NULL: profile copy */
+	struct hold		 hold;		/* slate and switches */
 	int			 exit_code;	/* set: leave the loop */
 	int			 fd;
 	size_t			 queue_bytes;	/* the reader's budget */
@@ -142,7 +146,8 @@ worker_on_interrupt(void *arg)
 	if (!w->closing) {
 		/* a destination that stopped reading: say so while it lasts */
 		if (w->write_start_ms != 0 && now - w->write_start_ms >=
-		    WORKER_STALL_MS && w->rep.state == IPC_ST_LIVE) {
+		    WORKER_STALL_MS && (w->rep.state == IPC_ST_LIVE ||
+		    w->rep.state == IPC_ST_HOLDING)) {
 			log_warnx("relay.stalled", "stream=%s relay=%s "
 			    "blocked_ms=%llu", w->cfg.stream, w->cfg.relay,
 			    (unsigned long long)(now - w->write_start_ms));
@@ -253,6 +258,7 @@ worker_apply_config(struct worker *w, const struct ipc_config *c)
 		return worker_config_error(w, "unsupported url scheme");
 	if (worker_xcode_config(w, c) == -1)
 		return WORKER_EX_CONFIG;
+	hold_init(&w->hold, cfg, c, w->xc, output_format(cfg->url));
 	cfg->connect_timeout_ms = c->connect_timeout_ms ?
 	    c->connect_timeout_ms : 10000;
 	cfg->io_timeout_ms = c->io_timeout_ms ? c->io_timeout_ms : 10000;
@@ -450,6 +456,7 @@ worker_connect(struct worker *w, uint64_t now)
 		return;
 	}
 	xcode_resume(w->xc);	/* a keyframe opens the session */
+	hold_session(&w->hold);
 	w->live = true;
 	w->live_since_ms = now;
 	w->rep.error_class = IPC_ERR_NONE;
@@ -547,6 +554,10 @@ worker_on_media(struct worker *w, const struct reader_item *it, uint64_t now)
 		}
 		break;
 	case INPUT_PACKET:
+		if (!hold_media(&w->hold, &w->in, &w->out, pkt)) {
+			w->rep.packets_dropped++;	/* a switch's gate */
+			break;
+		}
 		if (!w->live) {
 			w->rep.packets_dropped++;
 			w->packets_missed++;
@@ -587,6 +598,7 @@ worker_stop(struct worker *w, bool eos, const char *why)
 	int64_t		n;
 	int		ret = 0;
 
+	hold_stop(&w->hold, eos ? "eos" : why, util_mono_ms());
 	if (w->live && eos && w->xc != NULL)
 		worker_xcode_flush(w);
 	if (w->live) {
@@ -612,6 +624,52 @@ worker_stop(struct worker *w, bool eos, const char *why)
 	return eos ? WORKER_EX_OK : WORKER_EX_FAIL;
 }
 
+static void
+worker_on_source(struct worker *w, const struct reader_item *it)
+{
+	struct ipc_source	s;
+
+	if (ipc_source_parse(it->data, it->len, &s) == -1) {
+		log_warnx("relay.ipc_rejected", "stream=%s relay=%s "
+		    "what=source why=\"malformed SOURCE\"", w->cfg.stream,
+		    w->cfg.relay);
+		return;
+	}
+	hold_source(&w->hold, &s, &w->in, &w->out, util_mono_ms());
+}
+
+/* The slate's frames due by now, to the destination or the encoders. */
+static void
+worker_slate(struct worker *w)
+{
+	AVPacket	*pkt;
+	enum hold_res	 r;
+
+	if (!hold_active(&w->hold))
+		return;
+	if ((pkt = av_packet_alloc()) == NULL)
+		fatal("worker.oom", "what=packet");
+	while ((r = hold_tick(&w->hold, util_mono_ms(), pkt)) != HOLD_NONE) {
+		if (r == HOLD_FED)
+			worker_xcode_drain(w, pkt);
+		else if (w->live)
+			worker_write(w, pkt);
+		av_packet_unref(pkt);
+	}
+	av_packet_free(&pkt);
+}
+
+/* Live and holding are the same session; STATUS says which. */
+static void
+worker_hold_state(struct worker *w, uint64_t now)
+{
+	uint8_t	want = hold_active(&w->hold) ? IPC_ST_HOLDING : IPC_ST_LIVE;
+
+	if (w->live && (w->rep.state == IPC_ST_LIVE ||
+	    w->rep.state == IPC_ST_HOLDING) && w->rep.state != want)
+		report_state(&w->rep, want, now);
+}
+
 static int
 worker_run(struct worker *w)
 {
@@ -619,6 +677,7 @@ worker_run(struct worker *w)
 	const char		*why;
 	uint64_t		 now;
 	int64_t			 n;
+	unsigned		 wait;
 
 	if (reader_start(w->fd, w->queue_bytes) == -1)
 		fatal("worker.thread", "what=reader");
@@ -628,7 +687,8 @@ worker_run(struct worker *w)
 			return worker_stop(w, false, why);
 		if (!w->live)
 			worker_connect(w, now);
-		else if (output_stale(&w->out, &w->in)) {
+		else if (!hold_switching(&w->hold) &&
+		    output_stale(&w->out, &w->in)) {
 			log_info("relay.reopen", "stream=%s relay=%s "
 			    "why=\"sequence header changed\"", w->cfg.stream,
 			    w->cfg.relay);
@@ -639,19 +699,24 @@ worker_run(struct worker *w)
 			w->live = false;
 			continue;
 		}
-		if ((it = reader_pop(100)) != NULL) {
+		wait = hold_wait_ms(&w->hold, now);
+		if ((it = reader_pop(wait < 100 ? wait : 100)) != NULL) {
 			if (it->type == IPC_EOS) {
 				free(it);
 				return worker_stop(w, true, "eos");
 			}
 			if (it->type == IPC_MEDIA)
 				worker_on_media(w, it, util_mono_ms());
+			else if (it->type == IPC_SOURCE)
+				worker_on_source(w, it);
 			else
 				log_warnx("relay.ipc_unexpected", "stream=%s "
 				    "relay=%s type=%s", w->cfg.stream,
 				    w->cfg.relay, ipc_type_name(it->type));
 			free(it);
 		}
+		worker_slate(w);
+		worker_hold_state(w, util_mono_ms());
 		worker_count_drops(w);
 		if (w->exit_code != 0)
 			return w->exit_code;
@@ -688,6 +753,7 @@ main(int argc, char **argv)
 	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), w->cfg.profile);
 	report_send(&w->rep, util_mono_ms());
 	rc = worker_run(w);
+	hold_clear(&w->hold);
 	xcode_free(w->xc);
 	input_clear(&w->in);
 	free(w->cfg.stream);

@@ -46,6 +46,7 @@ struct xtrack {
 	bool		 have_last;
 	int64_t		 off_ms;	/* output time = source time + off */
 	int64_t		 expect_us;	/* audio: next frame's source time */
+	bool		 splice;	/* another clock: treat as a jump */
 };
 
 struct xcode {
@@ -797,15 +798,17 @@ xcode_account(struct xcode *x, int t, int64_t pts)
  * step of XCODE_JUMP_MS or more from the track's previous frame is a jump
  * (or a 32-bit wrap): the track goes on where it was.  The other track
  * takes the same new offset when it fits its own timeline within a jump,
- * so audio and video keep the source's alignment across it.
+ * so audio and video keep the source's alignment across it.  After
+ * xcode_splice (the slate, another source) the next frame is such a jump
+ * whatever its time.
  */
 static int64_t
 xcode_map(struct xcode *x, struct xtrack *tr, int64_t src, int64_t dur_ms)
 {
 	int64_t	want;
 
-	if (tr->have_last && (src - tr->last_in_ms >= XCODE_JUMP_MS ||
-	    src - tr->last_in_ms <= -XCODE_JUMP_MS)) {
+	if (tr->have_last && (tr->splice || src - tr->last_in_ms >=
+	    XCODE_JUMP_MS || src - tr->last_in_ms <= -XCODE_JUMP_MS)) {
 		want = tr->last_in_ms + tr->off_ms + dur_ms;
 		if (x->jump_valid && src + x->jump_off_ms - want <
 		    XCODE_JUMP_MS && src + x->jump_off_ms - want >
@@ -820,7 +823,25 @@ xcode_map(struct xcode *x, struct xtrack *tr, int64_t src, int64_t dur_ms)
 	}
 	tr->last_in_ms = src;
 	tr->have_last = true;
+	tr->splice = false;
 	return src + tr->off_ms;
+}
+
+/* One frame of track t at source time pts (ms) through the track. */
+static void
+xcode_frame(struct xcode *x, int t, AVFrame *f, int64_t pts)
+{
+	struct xtrack	*tr = &x->tr[t];
+
+	pts = xcode_map(x, tr, pts, t == INPUT_VIDEO ? (x->p.fps_num ?
+	    1000 * (int64_t)x->p.fps_den / x->p.fps_num : 33) :
+	    1000 * (int64_t)f->nb_samples /
+	    (f->sample_rate > 0 ? f->sample_rate : 1));
+	xcode_account(x, t, pts);
+	if (t == INPUT_VIDEO)
+		xcode_video(x, f, pts);
+	else
+		xcode_audio(x, f, pts);
 }
 
 /* Every frame the decoder of track t has ready, through the track. */
@@ -837,17 +858,43 @@ xcode_drain_dec(struct xcode *x, int t)
 		if (pts == AV_NOPTS_VALUE)
 			pts = tr->frame->pts != AV_NOPTS_VALUE ?
 			    tr->frame->pts : tr->last_in_ms + 1;
-		pts = xcode_map(x, tr, pts, t == INPUT_VIDEO ? (x->p.fps_num ?
-		    1000 * (int64_t)x->p.fps_den / x->p.fps_num : 33) :
-		    1000 * (int64_t)tr->frame->nb_samples /
-		    (tr->frame->sample_rate > 0 ? tr->frame->sample_rate : 1));
-		xcode_account(x, t, pts);
-		if (t == INPUT_VIDEO)
-			xcode_video(x, tr->frame, pts);
-		else
-			xcode_audio(x, tr->frame, pts);
+		xcode_frame(x, t, tr->frame, pts);
 		av_frame_unref(tr->frame);
 	}
+}
+
+int
+xcode_send_frame(struct xcode *x, int t, AVFrame *f, uint64_t now_ms)
+{
+	uint64_t	t0 = xcode_us();
+
+	if (!xcode_track(x, t) || x->tr[t].enc == NULL)
+		return AVERROR(EINVAL);
+	x->now_ms = now_ms;
+	xcode_frame(x, t, f, f->pts);
+	x->busy_us += xcode_us() - t0;
+	return 0;
+}
+
+void
+xcode_splice(struct xcode *x)
+{
+	int	t;
+
+	if (x == NULL)
+		return;
+	/* what the decoders still hold belongs before the switch */
+	for (t = 0; t < INPUT_NTRACKS; t++) {
+		if (x->tr[t].dec == NULL || x->tr[t].enc == NULL)
+			continue;
+		avcodec_send_packet(x->tr[t].dec, NULL);
+		xcode_drain_dec(x, t);
+		avcodec_flush_buffers(x->tr[t].dec);
+	}
+	for (t = 0; t < INPUT_NTRACKS; t++)
+		x->tr[t].splice = true;
+	x->jump_valid = false;
+	x->need_key = true;
 }
 
 static int

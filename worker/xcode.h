@@ -59,6 +59,18 @@ const AVCodecContext *xcode_encoder(const struct xcode *, int t);
  */
 int		 xcode_send(struct xcode *, const struct input *in,
 		    AVPacket *pkt, uint64_t now_ms, char *why, size_t whylen);
+/*
+ * A raw frame f of track t (the slate's: any size, pixel or sample
+ * format; f->pts in ms of its own clock) into the track's encoder, as a
+ * decoded frame would go.  0, or an AVERROR when t is not encoded here
+ * or its encoder is not open.
+ */
+int		 xcode_send_frame(struct xcode *, int t, AVFrame *f,
+		    uint64_t now_ms);
+/* What comes next (slate frames, another source's packets) is on another
+ * clock: the tracks' timelines go on from where they are, with one
+ * offset for both, and video decodes again from a keyframe. */
+void		 xcode_splice(struct xcode *);
 /* Moves the next encoded packet into pkt: 1, or 0 when none waits. */
 int		 xcode_receive(struct xcode *, AVPacket *pkt);
 /* The input had a gap (or a new session starts): video decodes again

@@ -80,7 +80,8 @@ class Worker:
 
     def __init__(self, t, name, url, profile='copy', backoff=(200, 1000),
                  connect_timeout_ms=3000, io_timeout_ms=3000, vcodec=None,
-                 on_loss=0, grace_ms=0, slate_image='', slate_audio=''):
+                 on_loss=0, grace_ms=0, slate_image='', slate_audio='',
+                 acodec=None):
         self.t, self.name = t, name
         self.sock, child = socket.socketpair()
         cfd = child.fileno()
@@ -110,7 +111,7 @@ class Worker:
         self.reader.start()
         self.sock.sendall(msg(HELLO, struct.pack('<I', IPC_VERSION) +
                               wstr('supervisor')))
-        prof = profile_settings(vcodec, None)
+        prof = profile_settings(vcodec, acodec)
         cfg = (wstr('studio') + wstr(name) + wstr(url) + wstr(profile) +
                struct.pack('<IIIIBB', connect_timeout_ms, io_timeout_ms,
                            backoff[0], backoff[1], 1, 0) + prof +

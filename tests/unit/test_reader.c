@@ -105,7 +105,8 @@ wait_for(int (*cond)(void), const char *what)
 	ok(cond(), "reader: %s within 2 s", what);
 }
 
-/* The timestamp of the next item, -1 for EOS, -2 for nothing. */
+/* The timestamp of the next item, -1 for EOS, -2 for nothing, -4 for
+ * SOURCE LOST, -5 for SOURCE NEW. */
 static long
 pop_ts(void)
 {
@@ -117,6 +118,8 @@ pop_ts(void)
 		return -2;
 	if (it->type == IPC_EOS)
 		ts = -1;
+	else if (it->type == IPC_SOURCE)
+		ts = -4 - (it->len > 0 ? it->data[0] : 0);
 	else if (ipc_media_parse(it->data, it->len, &m) == 0)
 		ts = m.ts_ms;
 	else
@@ -125,7 +128,45 @@ pop_ts(void)
 	return ts;
 }
 
+static void
+send_source(uint8_t what)
+{
+	uint8_t	m[IPC_HDR_LEN + 16];
+	int	n;
+
+	n = ipc_source_pack(m + IPC_HDR_LEN, sizeof(m) - IPC_HDR_LEN,
+	    &(struct ipc_source){ .what = what, .grace_ms = 1000,
+	    .label = { "backup", 6 } });
+	ipc_hdr_pack(m, IPC_SOURCE, 0, (uint32_t)n, 1);
+	send_all(m, IPC_HDR_LEN + (size_t)n);
+}
+
 static int	eos_queued(void) { return reader_eos(); }
+static int	drops_11(void) { return reader_drops() == 11; }
+
+/* A full queue across a source switch: the SOURCE messages are never
+ * dropped, and the new source's keyframe replaces the media around them
+ * but leaves them, and the sequence headers, in order. */
+static void
+stalled_source(void)
+{
+	static const long	 want[] = { 0, -4, -5, 1, 140, -2 };
+	size_t			 i;
+
+	send_media(TAG_VIDEO, TAG_F_SEQHDR, 0, 16);
+	send_media(TAG_VIDEO, TAG_F_KEYFRAME, 110, 400);
+	send_media(TAG_VIDEO, 0, 120, 400);
+	send_media(TAG_AUDIO, 0, 125, 200);		/* past the budget */
+	send_source(IPC_SRC_LOST);
+	send_source(IPC_SRC_NEW);
+	send_media(TAG_VIDEO, TAG_F_SEQHDR, 1, 16);	/* the new source's */
+	send_media(TAG_VIDEO, 0, 130, 400);		/* dropped */
+	send_media(TAG_VIDEO, TAG_F_KEYFRAME, 140, 400); /* replaces 110..125 */
+	wait_for(drops_11, "11 drops");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		is_int(pop_ts(), want[i], "source switch: item %zu is %ld", i,
+		    want[i]);
+}
 static int	drops_7(void) { return reader_drops() == 7; }
 static int	eof_seen(void) { return reader_eof(NULL); }
 
@@ -219,6 +260,8 @@ main(void)
 	wait_for(drops_7, "7 drops");
 	is_int(pop_ts(), 100, "the next keyframe replaces the big one");
 	is_int(pop_ts(), -2, "and nothing else is queued");
+
+	stalled_source();
 
 	/* a burst in one write: every message, in order, intact */
 	batch_in_one_write();
