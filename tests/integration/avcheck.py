@@ -48,7 +48,9 @@ def dts_list(path, kind):
                         path], capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         raise Failure(f'ffprobe {path}: {r.stderr}')
-    return [float(x) for x in r.stdout.split() if x not in ('', 'N/A')]
+    # a packet with side data (a new sequence header) gets a trailing ','
+    vals = (line.split(',')[0] for line in r.stdout.split())
+    return [float(x) for x in vals if x not in ('', 'N/A')]
 
 
 def check_timeline(t, what, path, max_hole=0.1):
