@@ -93,6 +93,9 @@ void		 relay_status(const struct relay *, struct evbuffer *, bool json);
 const char	*relay_state(const struct relay *);
 /* Shutdown: SIGKILL the worker and free at once. */
 void		 relay_free(struct relay *);
+/* The relay runs in mirroring-copy, the lean worker: a copy profile to
+ * rtmp://, with the lean binary there.  The one place that decides. */
+bool		 relay_use_copy_worker(const struct relay *);
 /* The worker binary: $MIRRORING_WORKER, else mirroring-worker beside our
  * own executable, else ../worker/mirroring-worker (a build tree). */
 const char	*relay_worker_path(void);

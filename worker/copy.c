@@ -72,6 +72,7 @@ struct copy {
 	/* what the supervisor sent: seen when read, applied when taken
 	 * from the queue (the headers in effect at the queue's head) */
 	bool			 seen[RETIME_NTRACKS];
+	const char		*codec[RETIME_NTRACKS];	/* static names */
 	uint64_t		 first_media_ms;
 	struct copy_hdr		 hdr[RETIME_NTRACKS];
 	struct copy_hdr		 meta;
@@ -120,20 +121,29 @@ copy_hdr_set(struct copy_hdr *h, const uint8_t *body, size_t len)
 	h->gen++;
 }
 
+/* The codec a sequence header names, for relay.live. */
 static const char *
-copy_codec(const struct copy *c, enum retime_track t)
+copy_codec(const struct ipc_media *m)
 {
-	const struct copy_hdr	*h = &c->hdr[t];
-	struct flv_video	 v;
-	struct flv_audio	 a;
+	struct flv_video	v;
+	struct flv_audio	a;
 
-	if (h->body == NULL)
-		return "none";
-	if (t == RETIME_VIDEO)
-		return flv_video_parse(h->body, h->len, &v) == 0 ?
+	if (m->type == TAG_VIDEO)
+		return flv_video_parse(m->data, m->len, &v) == 0 ?
 		    flv_vcodec_name(v.codec) : "?";
-	return flv_audio_parse(h->body, h->len, &a) == 0 ?
+	return flv_audio_parse(m->data, m->len, &a) == 0 ?
 	    flv_acodec_name(a.codec) : "?";
+}
+
+/* A video tag that carries a picture (not an end of sequence, not an
+ * info frame): what mirroring-worker counts as a packet. */
+static bool
+copy_is_frame(const struct ipc_media *m)
+{
+	struct flv_video	v;
+
+	return flv_video_parse(m->data, m->len, &v) == 0 && !v.end_of_seq &&
+	    !v.info_frame;
 }
 
 static void
@@ -307,6 +317,8 @@ copy_media(struct copy *c, const struct ipc_media *m, bool live)
 		copy_send_hdrs(c, ts);
 	}
 	copy_send(c, m->type, ts, m->data, m->len);
+	if (t == RETIME_VIDEO && !copy_is_frame(m))
+		return;		/* passed on, but not a packet */
 	c->rep.packets_out++;
 	if (t == RETIME_VIDEO)
 		c->rep.frames_out++;
@@ -445,7 +457,8 @@ copy_on_live(struct copy *c, uint64_t now)
 	log_info("relay.live", "stream=%s relay=%s url=%s attempt=%u "
 	    "video=%s audio=%s writer=copy", c->cfg.stream, c->cfg.relay,
 	    MASK(c->cfg.url), c->attempts,
-	    copy_codec(c, RETIME_VIDEO), copy_codec(c, RETIME_AUDIO));
+	    c->codec[RETIME_VIDEO] != NULL ? c->codec[RETIME_VIDEO] : "none",
+	    c->codec[RETIME_AUDIO] != NULL ? c->codec[RETIME_AUDIO] : "none");
 	report_state(&c->rep, IPC_ST_LIVE, now);
 }
 
@@ -529,8 +542,10 @@ copy_on_ipc(struct copy *c, struct msgq_item *it, uint64_t now)
 		}
 		if (m.type != TAG_SCRIPT && c->first_media_ms == 0)
 			c->first_media_ms = now;
-		if (m.flags & TAG_F_SEQHDR)
+		if (m.flags & TAG_F_SEQHDR) {
 			c->seen[copy_track(m.type)] = true;
+			c->codec[copy_track(m.type)] = copy_codec(&m);
+		}
 		msgq_push(&c->q, it);
 		return;
 	case IPC_SOURCE:
