@@ -107,6 +107,9 @@ relay_copy_worker_path(void)
 	return path[0] != '\0' ? path : NULL;
 }
 
+/* A relay that must hold its destination with a slate when the publisher
+ * goes (issue #7) needs mirroring-worker's encoders: say false for it
+ * here. */
 bool
 relay_use_copy_worker(const struct relay *r)
 {
