@@ -119,6 +119,20 @@ contract_cfg_clear(struct worker_cfg *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 }
 
+int
+contract_stopped(struct report *rep, const struct worker_cfg *cfg,
+    const char *why, bool eos)
+{
+	log_info("relay.stopped", "stream=%s relay=%s url=%s reason=%s "
+	    "packets=%llu bytes=%llu dropped=%llu reconnects=%u",
+	    cfg->stream, cfg->relay, MASK(cfg->url), LQ(why),
+	    (unsigned long long)rep->packets_out,
+	    (unsigned long long)rep->bytes_out,
+	    (unsigned long long)rep->packets_dropped, rep->reconnects);
+	report_state(rep, IPC_ST_STOPPED, util_mono_ms());
+	return eos ? WORKER_EX_OK : WORKER_EX_FAIL;
+}
+
 uint32_t
 contract_backoff(const struct worker_cfg *cfg, uint32_t *backoff_ms,
     bool healthy, uint8_t cls)

@@ -27,6 +27,10 @@ int		 contract_handshake(int fd, struct report *, struct worker_cfg *,
 int		 contract_config_error(struct report *,
 		    const struct worker_cfg *, const char *why);
 void		 contract_cfg_clear(struct worker_cfg *);
+/* Logs relay.stopped with the counters, sends STATUS stopped; returns
+ * the exit code: 0 after EOS, else 1. */
+int		 contract_stopped(struct report *, const struct worker_cfg *,
+		    const char *why, bool eos);
 /* The delay before the next attempt after a failure of class cls (a
  * refusal waits the longest), with +-25% jitter; *backoff_ms doubles up
  * to the maximum and restarts from the minimum after a healthy session. */

@@ -253,12 +253,19 @@ copy_fail_pub(struct copy *c, uint64_t now)
 
 /* -- sending --------------------------------------------------------- */
 
+/* Queues one message for the destination: 0, or -1 (too large for an
+ * RTMP message, or out of memory: dropped). */
 static int
 copy_send(struct copy *c, uint8_t type, uint32_t ts, const uint8_t *p,
     size_t n)
 {
-	if (rtmp_pub_media(&c->pub, type, ts, p, n) == -1)
-		fatal("worker.oom", "what=rtmp");
+	if (rtmp_pub_media(&c->pub, type, ts, p, n) == -1) {
+		log_warnx("relay.media_skipped", "stream=%s relay=%s type=%u "
+		    "len=%zu why=\"cannot queue it as an RTMP message\"",
+		    c->cfg.stream, c->cfg.relay, type, n);
+		c->rep.packets_dropped++;
+		return -1;
+	}
 	return 0;
 }
 
@@ -316,9 +323,9 @@ copy_media(struct copy *c, const struct ipc_media *m, bool live)
 		    c->cfg.stream, c->cfg.relay, ts);
 		copy_send_hdrs(c, ts);
 	}
-	copy_send(c, m->type, ts, m->data, m->len);
-	if (t == RETIME_VIDEO && !copy_is_frame(m))
-		return;		/* passed on, but not a packet */
+	if (copy_send(c, m->type, ts, m->data, m->len) == -1 ||
+	    (t == RETIME_VIDEO && !copy_is_frame(m)))
+		return;		/* dropped, or passed on but not a packet */
 	c->rep.packets_out++;
 	if (t == RETIME_VIDEO)
 		c->rep.frames_out++;
@@ -598,18 +605,8 @@ copy_read_ipc(struct copy *c, uint64_t now)
 static int
 copy_stop(struct copy *c, const char *why)
 {
-	uint64_t	now = util_mono_ms();
-	bool		eos = c->eof_why == NULL;
-
 	copy_close_sock(c);
-	log_info("relay.stopped", "stream=%s relay=%s url=%s reason=%s "
-	    "packets=%llu bytes=%llu dropped=%llu reconnects=%u",
-	    c->cfg.stream, c->cfg.relay, MASK(c->cfg.url), LQ(why),
-	    (unsigned long long)c->rep.packets_out,
-	    (unsigned long long)c->rep.bytes_out,
-	    (unsigned long long)c->rep.packets_dropped, c->rep.reconnects);
-	report_state(&c->rep, IPC_ST_STOPPED, now);
-	return eos ? WORKER_EX_OK : WORKER_EX_FAIL;
+	return contract_stopped(&c->rep, &c->cfg, why, c->eof_why == NULL);
 }
 
 /*

@@ -459,7 +459,6 @@ worker_xcode_flush(struct worker *w)
 static int
 worker_stop(struct worker *w, bool eos, const char *why)
 {
-	uint64_t	now;
 	int64_t		n;
 	int		ret = 0;
 
@@ -472,20 +471,12 @@ worker_stop(struct worker *w, bool eos, const char *why)
 		w->bytes_prev += (uint64_t)n;
 		w->live = false;
 	}
-	now = util_mono_ms();
 	w->rep.bytes_out = w->bytes_prev;
 	if (ret < 0)
 		log_warnx("relay.failed", "stream=%s relay=%s url=%s "
 		    "err=%s what=trailer", w->cfg.stream, w->cfg.relay,
 		    MASK(w->cfg.url), LQ(av_err2str(ret)));
-	log_info("relay.stopped", "stream=%s relay=%s url=%s reason=%s "
-	    "packets=%llu bytes=%llu dropped=%llu reconnects=%u",
-	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), LQ(why),
-	    (unsigned long long)w->rep.packets_out,
-	    (unsigned long long)w->rep.bytes_out,
-	    (unsigned long long)w->rep.packets_dropped, w->rep.reconnects);
-	report_state(&w->rep, IPC_ST_STOPPED, now);
-	return eos ? WORKER_EX_OK : WORKER_EX_FAIL;
+	return contract_stopped(&w->rep, &w->cfg, why, eos);
 }
 
 static int

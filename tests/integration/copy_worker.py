@@ -9,11 +9,15 @@ Its own: exit 78 for a transcoding profile or a URL it does not take;
 SOURCE NEW: a second source on its own clock (starting 5 000 s later)
 continues the destination's timestamps one frame after the last video,
 every packet of both sources arriving in order, byte for byte, the
-timestamps never going back; SOURCE LOST is logged and ignored."""
+timestamps never going back; SOURCE LOST is logged and ignored.  With
+nginx-rtmp there, a new source with other decoder configurations gets its
+sequence headers sent in-band, every tag of both arriving in nginx's
+recording byte for byte."""
 
 import os
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -102,6 +106,71 @@ def case_source_new(t, media, tags):
                 f'{v[0]:.3f}..{v[-1]:.3f}')
 
 
+def case_new_headers(t, media, tags):
+    """A new source with other decoder configurations (320x180, 48 kHz):
+    its sequence headers go out in-band before its first keyframe, on the
+    same session, into nginx-rtmp's recording, tag for tag."""
+    try:
+        import relay_nginx
+        port = free_port()
+        rec_dir = os.path.join(t.dir, 'rec_n')
+        os.makedirs(rec_dir)
+        relay_nginx.start_nginx(t, port, rec_dir)
+    except harness.Skip as e:
+        print(f'skip (new headers): {e}')
+        return
+    other = make_media(os.path.join(t.dir, 'other.flv'), 4, size='320x180',
+                       rate=48000)
+    tags_b = wr.flv_tags(other)
+    w = wr.Worker(t, 'worker_h', f'rtmp://127.0.0.1:{port}/live/hdrkey',
+                  binary=COPY)
+    w.send_tags(tags, 4.0)
+    w.wait_status(lambda s: s['state'] == wr.ST_LIVE, 5, 'live')
+    w.sock.sendall(source_msg(SRC_NEW, 'backup'))
+    w.send_tags(tags_b, 4.0)
+    w.eos()
+    t.check_eq(t.wait_exit(w.proc, 15), 0, '(h) worker exit code after EOS')
+    rec = os.path.join(rec_dir, 'hdrkey.flv')
+    end = time.monotonic() + 10 * harness.SLOW
+    size = -1
+    while time.monotonic() < end:
+        now = os.path.getsize(rec) if os.path.exists(rec) else -1
+        if now > 0 and now == size:
+            break
+        size = now
+        time.sleep(0.5)
+    got = wr.flv_tags(rec)
+
+    def seqs(tt, ty):
+        """The sequence headers of type ty, a repeat of the one before
+        counted once (nginx's record writes the first audio one twice)."""
+        out = []
+        for ty2, fl, _, b in tt:
+            if ty2 == ty and fl & wr.F_SEQHDR and out[-1:] != [b]:
+                out.append(b)
+        return out
+    for ty, kind in ((9, 'video'), (8, 'audio')):
+        want = seqs(tags, ty)[:1] + seqs(tags_b, ty)[:1]
+        t.check(seqs(got, ty) == want, f'(h) the recording has the first '
+                f'source\'s {kind} sequence header, then the new one\'s',
+                f'{len(seqs(got, ty))} headers', soft=True)
+        media_a = [b for ty2, fl, _, b in tags if ty2 == ty and
+                   not fl & wr.F_SEQHDR]
+        media_b = [b for ty2, fl, _, b in tags_b if ty2 == ty and
+                   not fl & wr.F_SEQHDR]
+        media_g = [b for ty2, fl, _, b in got if ty2 == ty and
+                   not fl & wr.F_SEQHDR]
+        n = len(media_a)
+        t.check(media_g[:n] == media_a and media_g[n:] ==
+                media_b[len(media_b) - len(media_g[n:]):] and
+                len(media_g) >= n + len(media_b) - 2,
+                f'(h) {kind}: every tag of both sources, byte for byte',
+                f'{len(media_g)} of {n} + {len(media_b)}', soft=True)
+        ts = [ts for ty2, fl, ts, _ in got if ty2 == ty]
+        t.check(all(a <= b for a, b in zip(ts, ts[1:])),
+                f'(h) {kind} timestamps never go back', soft=True)
+
+
 def body(t):
     if not os.access(COPY, os.X_OK):
         t.fail(f'{COPY} is not an executable')
@@ -110,6 +179,7 @@ def body(t):
     t.check(len(tags) > 500, 'source tags read', str(len(tags)))
     wr.case_rtmp(t, media, tags, binary=COPY)
     case_source_new(t, media, tags)
+    case_new_headers(t, media, tags)
     case_config(t)
     wr.case_down_first(t, media, tags, binary=COPY)
     wr.case_eof(t, tags, binary=COPY)
