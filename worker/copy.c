@@ -26,12 +26,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/amf0.h"
 #include "common/flv.h"
 #include "common/ipc.h"
 #include "common/ipc_msg.h"
 #include "common/log.h"
 #include "common/tag.h"
 #include "common/util.h"
+#include "common/wire.h"
 #include "worker/contract.h"
 #include "worker/msgq.h"
 #include "worker/report.h"
@@ -53,6 +55,13 @@ enum copy_state {
 	COPY_BACKOFF,
 };
 
+/* The stream's format, from the sequence headers as they are read. */
+struct copy_fmt {
+	const char	*codec[RETIME_NTRACKS];	/* static names */
+	unsigned	 vcodec, width, height;
+	unsigned	 acodec, rate_hz, channels;
+};
+
 /* The latest decoder configuration of a track, or the metadata. */
 struct copy_hdr {
 	uint8_t		*body;
@@ -72,7 +81,7 @@ struct copy {
 	/* what the supervisor sent: seen when read, applied when taken
 	 * from the queue (the headers in effect at the queue's head) */
 	bool			 seen[RETIME_NTRACKS];
-	const char		*codec[RETIME_NTRACKS];	/* static names */
+	struct copy_fmt		 fmt;
 	uint64_t		 first_media_ms;
 	struct copy_hdr		 hdr[RETIME_NTRACKS];
 	struct copy_hdr		 meta;
@@ -121,18 +130,66 @@ copy_hdr_set(struct copy_hdr *h, const uint8_t *body, size_t len)
 	h->gen++;
 }
 
-/* The codec a sequence header names, for relay.live. */
-static const char *
-copy_codec(const struct ipc_media *m)
+/* What a sequence header says of its track: the codec (for relay.live)
+ * and, for H.264 and AAC, the format (for the metadata we make). */
+static void
+copy_format(struct copy *c, const struct ipc_media *m)
 {
-	struct flv_video	v;
-	struct flv_audio	a;
+	struct copy_fmt		*f = &c->fmt;
+	struct flv_video	 v;
+	struct flv_audio	 a;
+	struct flv_video_format	 vf;
+	struct flv_audio_format	 af;
 
-	if (m->type == TAG_VIDEO)
-		return flv_video_parse(m->data, m->len, &v) == 0 ?
-		    flv_vcodec_name(v.codec) : "?";
-	return flv_audio_parse(m->data, m->len, &a) == 0 ?
-	    flv_acodec_name(a.codec) : "?";
+	if (m->type == TAG_VIDEO && flv_video_parse(m->data, m->len,
+	    &v) == 0) {
+		f->codec[RETIME_VIDEO] = flv_vcodec_name(v.codec);
+		f->vcodec = v.codec;
+		if (v.codec == FLV_VCODEC_AVC && flv_avc_config_parse(m->data +
+		    v.payload_off, m->len - v.payload_off, &vf) == 0) {
+			f->width = vf.width;
+			f->height = vf.height;
+		}
+	} else if (m->type == TAG_AUDIO && flv_audio_parse(m->data, m->len,
+	    &a) == 0) {
+		f->codec[RETIME_AUDIO] = flv_acodec_name(a.codec);
+		f->acodec = a.codec;
+		f->rate_hz = a.rate_hz;
+		f->channels = a.channels;
+		if (a.codec == FLV_ACODEC_AAC && flv_aac_config_parse(m->data +
+		    a.payload_off, m->len - a.payload_off, &af) == 0) {
+			f->rate_hz = af.rate_hz;
+			f->channels = af.channels;
+		}
+	}
+}
+
+/* onMetaData from the sequence headers, for a source that sent none (what
+ * libavformat's flv muxer would write): ingest servers show it. */
+static size_t
+copy_meta_make(const struct copy *c, uint8_t *b, size_t cap)
+{
+	const struct copy_fmt	*f = &c->fmt;
+	struct wire_w		 w;
+
+	wire_w_init(&w, b, cap);
+	amf0_put_string(&w, "onMetaData");
+	amf0_put_ecma_begin(&w, (c->seen[RETIME_VIDEO] ? 3 : 0) +
+	    (c->seen[RETIME_AUDIO] ? 3 : 0) + 1);
+	if (c->seen[RETIME_VIDEO]) {
+		amf0_put_prop_number(&w, "width", f->width);
+		amf0_put_prop_number(&w, "height", f->height);
+		amf0_put_prop_number(&w, "videocodecid", f->vcodec);
+	}
+	if (c->seen[RETIME_AUDIO]) {
+		amf0_put_prop_number(&w, "audiosamplerate", f->rate_hz);
+		amf0_put_key(&w, "stereo");
+		amf0_put_bool(&w, f->channels > 1);
+		amf0_put_prop_number(&w, "audiocodecid", f->acodec);
+	}
+	amf0_put_prop_string(&w, "encoder", "mirroring-copy");
+	amf0_put_object_end(&w);
+	return w.err ? 0 : w.off;
 }
 
 /* A video tag that carries a picture (not an end of sequence, not an
@@ -449,6 +506,8 @@ copy_on_connected(struct copy *c, uint64_t now)
 static void
 copy_on_live(struct copy *c, uint64_t now)
 {
+	uint8_t	meta[512];
+	size_t	n;
 	int	t;
 
 	c->state = COPY_LIVE;
@@ -460,12 +519,15 @@ copy_on_live(struct copy *c, uint64_t now)
 		c->sent_gen[t] = 0;
 	if (c->meta.body != NULL)
 		copy_send(c, TAG_SCRIPT, 0, c->meta.body, c->meta.len);
+	else if ((n = copy_meta_make(c, meta, sizeof(meta))) > 0)
+		copy_send(c, TAG_SCRIPT, 0, meta, n);
 	copy_send_hdrs(c, 0);
 	log_info("relay.live", "stream=%s relay=%s url=%s attempt=%u "
 	    "video=%s audio=%s writer=copy", c->cfg.stream, c->cfg.relay,
 	    MASK(c->cfg.url), c->attempts,
-	    c->codec[RETIME_VIDEO] != NULL ? c->codec[RETIME_VIDEO] : "none",
-	    c->codec[RETIME_AUDIO] != NULL ? c->codec[RETIME_AUDIO] : "none");
+	    c->fmt.codec[RETIME_VIDEO] != NULL ? c->fmt.codec[RETIME_VIDEO] :
+	    "none", c->fmt.codec[RETIME_AUDIO] != NULL ?
+	    c->fmt.codec[RETIME_AUDIO] : "none");
 	report_state(&c->rep, IPC_ST_LIVE, now);
 }
 
@@ -551,7 +613,7 @@ copy_on_ipc(struct copy *c, struct msgq_item *it, uint64_t now)
 			c->first_media_ms = now;
 		if (m.flags & TAG_F_SEQHDR) {
 			c->seen[copy_track(m.type)] = true;
-			c->codec[copy_track(m.type)] = copy_codec(&m);
+			copy_format(c, &m);
 		}
 		msgq_push(&c->q, it);
 		return;
@@ -696,31 +758,33 @@ copy_run(struct copy *c)
 	struct pollfd	 pfd[2];
 	const uint8_t	*p;
 	uint64_t	 now;
-	nfds_t		 n;
+	nfds_t		 n, ipc, sock;
 
 	for (;;) {
 		now = util_mono_ms();
 		n = 0;
-		if (c->eof_why == NULL)
-			pfd[n++] = (struct pollfd){ .fd = c->fd,
+		ipc = sock = 2;		/* not polled */
+		if (c->eof_why == NULL) {
+			ipc = n++;
+			pfd[ipc] = (struct pollfd){ .fd = c->fd,
 			    .events = POLLIN };
+		}
 		if (c->sock != -1) {
-			pfd[n] = (struct pollfd){ .fd = c->sock,
+			sock = n++;
+			pfd[sock] = (struct pollfd){ .fd = c->sock,
 			    .events = POLLIN };
 			if (c->tcp_pending ||
 			    rtmp_pub_pending(&c->pub, &p) > 0)
-				pfd[n].events |= POLLOUT;
-			n++;
+				pfd[sock].events |= POLLOUT;
 		}
 		if (poll(pfd, n, copy_timeout(c, now)) == -1 &&
 		    errno != EINTR)
 			fatal("worker.poll", "what=loop");
 		now = util_mono_ms();
-		if (c->eof_why == NULL && (pfd[0].revents & (POLLIN |
-		    POLLHUP | POLLERR)))
+		if (ipc < 2 && (pfd[ipc].revents & (POLLIN | POLLHUP |
+		    POLLERR)))
 			copy_read_ipc(c, now);
-		if (c->sock != -1 && n > 0 && pfd[n - 1].fd == c->sock &&
-		    pfd[n - 1].revents != 0) {
+		if (sock < 2 && c->sock != -1 && pfd[sock].revents != 0) {
 			if (c->tcp_pending)
 				copy_on_connected(c, now);
 			else

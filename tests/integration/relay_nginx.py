@@ -3,7 +3,9 @@
 libnginx-mod-rtmp) with `record all`.  One copy relay publishes to its
 `live` application: nginx accepts the publish and its recording is
 packet-identical (size + MD5 of every audio and video packet) to the
-source from its first keyframe to its end, and the worker closes the
+source from its first keyframe to its end, a player pulling from nginx
+gets the onMetaData the worker made from the sequence headers, and the
+worker closes the
 session cleanly (FCUnpublish, deleteStream: nginx logs no error for it)
 and exits 0.  A second relay names an application nginx does not have:
 nginx drops the connection during connect, which the worker classes as
@@ -11,7 +13,9 @@ nginx drops the connection during connect, which the worker classes as
 +-25 %) instead of retrying fast; the first relay is not disturbed."""
 
 import os
+import json
 import shutil
+import subprocess
 import time
 
 import harness
@@ -41,6 +45,7 @@ rtmp {{
         listen 127.0.0.1:{port};
         application live {{
             live on;
+            meta copy;
             record all;
             record_path {rec_dir};
             record_unique off;
@@ -84,6 +89,16 @@ relays:
                           relay='wrongapp')
         t.check(int(back.get('delay_ms', '0')) >= 22500, 'a refusal backs '
                 'off the longest (30 s +-25 %)', back.get('delay_ms'))
+        # nginx passes the relay's onMetaData on to a player (meta copy)
+        r = subprocess.run(['ffprobe', '-v', 'error', '-show_format', '-of',
+                            'json', f'rtmp://127.0.0.1:{port}/live/'
+                            f'{sink_key}'], capture_output=True, text=True,
+                           timeout=30)
+        tags = json.loads(r.stdout or '{}').get('format', {}).get('tags', {})
+        # (ffmpeg keeps width, height, codec ids for itself, not as tags)
+        t.check(tags.get('encoder') == 'mirroring-copy', 'a player pulling from nginx '
+                'gets the onMetaData mirroring-copy made from the sequence '
+                'headers', str(tags) + r.stderr[-200:], soft=True)
         s = harness.wait_status(
             t, lambda s: (harness.status_relay(s, 'wrongapp') or {})
             .get('state') == 'backoff', 10, 'relay wrongapp in backoff')
@@ -111,6 +126,7 @@ relays:
         time.sleep(1)
     t.check(size > 0, 'nginx recorded the relay', rec)
     harness.check_relayed(t, 'nginx-rtmp recording', media, rec)
+
     with open(errlog) as f:
         errs = [ln for ln in f if '[error]' in ln or '[crit]' in ln or
                 '[alert]' in ln]
