@@ -152,6 +152,26 @@ contract_backoff(const struct worker_cfg *cfg, uint32_t *backoff_ms,
 	return delay;
 }
 
+uint32_t
+contract_failed(struct report *rep, const struct worker_cfg *cfg,
+    uint32_t *backoff_ms, bool healthy, uint8_t cls, char *msg,
+    uint64_t now)
+{
+	uint32_t	delay;
+
+	contract_scrub(cfg, msg);
+	report_error(rep, cls, msg);
+	log_warnx("relay.failed", "stream=%s relay=%s url=%s class=%s err=%s",
+	    cfg->stream, cfg->relay, MASK(cfg->url),
+	    contract_err_class_name(cls), LQ(msg));
+	delay = contract_backoff(cfg, backoff_ms, healthy, cls);
+	rep->reconnects++;
+	log_info("relay.backoff", "stream=%s relay=%s url=%s delay_ms=%u",
+	    cfg->stream, cfg->relay, MASK(cfg->url), delay);
+	report_state(rep, IPC_ST_BACKOFF, now);
+	return delay;
+}
+
 const char *
 contract_err_class_name(uint8_t c)
 {

@@ -36,6 +36,13 @@ int		 contract_stopped(struct report *, const struct worker_cfg *,
  * to the maximum and restarts from the minimum after a healthy session. */
 uint32_t	 contract_backoff(const struct worker_cfg *, uint32_t *backoff_ms,
 		    bool healthy, uint8_t cls);
+/* A destination session failed (msg says how; the key is scrubbed from
+ * it here): STATUS gets the error, relay.failed and relay.backoff are
+ * logged, reconnects counted, STATUS backoff sent.  Returns the delay
+ * before the next attempt (contract_backoff). */
+uint32_t	 contract_failed(struct report *, const struct worker_cfg *,
+		    uint32_t *backoff_ms, bool healthy, uint8_t cls, char *msg,
+		    uint64_t now_ms);
 /* "none", "network", "refused", "config". */
 const char	*contract_err_class_name(uint8_t);
 /* Hides the stream key (the URL's last path segment) wherever it is in s. */

@@ -278,18 +278,10 @@ copy_fail(struct copy *c, uint8_t cls, const char *what, const char *why,
 		return;
 	}
 	snprintf(msg, sizeof(msg), "%s: %s", what, why);
-	contract_scrub(&c->cfg, msg);
-	report_error(&c->rep, cls, msg);
-	log_warnx("relay.failed", "stream=%s relay=%s url=%s class=%s err=%s",
-	    c->cfg.stream, c->cfg.relay, MASK(c->cfg.url),
-	    contract_err_class_name(cls), LQ(msg));
-	delay = contract_backoff(&c->cfg, &c->backoff_ms, healthy, cls);
 	c->state = COPY_BACKOFF;
+	delay = contract_failed(&c->rep, &c->cfg, &c->backoff_ms, healthy,
+	    cls, msg, now);
 	c->backoff_until_ms = now + delay;
-	c->rep.reconnects++;
-	log_info("relay.backoff", "stream=%s relay=%s url=%s delay_ms=%u",
-	    c->cfg.stream, c->cfg.relay, MASK(c->cfg.url), delay);
-	report_state(&c->rep, IPC_ST_BACKOFF, now);
 }
 
 static void

@@ -270,20 +270,11 @@ worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 		snprintf(msg, sizeof(msg), "%s: %s%s%s",
 		    opening ? "connect" : "write", av_err2str(err),
 		    w->av_msg[0] != '\0' ? ": " : "", w->av_msg);
-	contract_scrub(&w->cfg, msg);
-	report_error(&w->rep, cls, msg);
-	log_warnx("relay.failed", "stream=%s relay=%s url=%s class=%s "
-	    "err=%s", w->cfg.stream, w->cfg.relay, MASK(w->cfg.url),
-	    contract_err_class_name(cls), LQ(msg));
-	delay = contract_backoff(&w->cfg, &w->backoff_ms, w->live &&
-	    now - w->live_since_ms >= WORKER_HEALTHY_MS, cls);
+	delay = contract_failed(&w->rep, &w->cfg, &w->backoff_ms, w->live &&
+	    now - w->live_since_ms >= WORKER_HEALTHY_MS, cls, msg, now);
 	w->live = false;
 	w->in_backoff = true;
 	w->backoff_until_ms = now + delay;
-	w->rep.reconnects++;
-	log_info("relay.backoff", "stream=%s relay=%s url=%s delay_ms=%u",
-	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), delay);
-	report_state(&w->rep, IPC_ST_BACKOFF, now);
 }
 
 /* What the session sends on track t: "h264", "opus", or "none". */

@@ -58,6 +58,18 @@ rtmp {{
     return p, os.path.join(d, 'error.log')
 
 
+def settled(path, deadline=10):
+    """The size of nginx's recording once it stopped growing (-1: none)."""
+    size, end = -1, time.monotonic() + deadline * harness.SLOW
+    while time.monotonic() < end:
+        now = os.path.getsize(path) if os.path.exists(path) else -1
+        if now > 0 and now == size:
+            break
+        size = now
+        time.sleep(0.5)
+    return size
+
+
 def body(t):
     media, counts, key = harness.relay_source(t)
     port = free_port()
@@ -117,14 +129,7 @@ relays:
                'one destination session for the publish')
     rec = os.path.join(rec_dir, sink_key + '.flv')
     # the worker has closed its socket: nginx finishes the file soon after
-    size, end = -1, time.monotonic() + 10 * harness.SLOW
-    while time.monotonic() < end:
-        now = os.path.getsize(rec) if os.path.exists(rec) else -1
-        if now > 0 and now == size:
-            break
-        size = now
-        time.sleep(1)
-    t.check(size > 0, 'nginx recorded the relay', rec)
+    t.check(settled(rec) > 0, 'nginx recorded the relay', rec)
     harness.check_relayed(t, 'nginx-rtmp recording', media, rec)
 
     with open(errlog) as f:
