@@ -5,7 +5,8 @@ One 1080p30 6 Mbit/s H.264 + AAC stream is published in real time to a
 server that relays it to N sinks (bench/rtmp_sink.py), N = 1, 4, 8, for
 three servers, interleaved in one run:
 
-  mirroring   the supervisor and one mirroring-worker per relay (copy)
+  mirroring   the supervisor and one worker per relay (a copy relay to
+              rtmp://: mirroring-copy)
   nginx-push  (a) nginx-rtmp with one `push` per destination (in-process)
   nginx-ffmpeg (b) nginx-rtmp with one `exec_push ffmpeg -c copy` per
               destination (how most restreamers do it)
@@ -206,7 +207,7 @@ def cmdline(pid):
 
 def is_worker(server, pid, comm):
     if server == 'mirroring':
-        return comm.startswith('mirroring-worke')
+        return comm.startswith(('mirroring-worke', 'mirroring-copy'))
     if server == 'nginx-ffmpeg':
         return comm == 'ffmpeg'
     return cmdline(pid).startswith('nginx: worker')
@@ -624,7 +625,7 @@ def report(args, passes, counts, rates, started):
              'window; "the root process" is the supervisor (mirroring) or '
              'the nginx master (which does no relaying). Context switches '
              'are those of every thread in the tree. "worker" is a '
-             'mirroring-worker, the one nginx worker process that relays '
+             'mirroring-copy (the worker of a copy relay to rtmp://), the one nginx worker process that relays '
              'in-process (a), or an ffmpeg (b); its peak RSS, PSS and '
              'private memory (Private_Clean + Private_Dirty: what one more '
              'worker really costs) are the largest of any one worker over '

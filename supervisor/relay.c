@@ -79,6 +79,49 @@ relay_worker_path(void)
 	return path;
 }
 
+/*
+ * The lean worker: $MIRRORING_COPY_WORKER ("off": none), else
+ * mirroring-copy beside the full worker.  NULL when there is none, so a
+ * build or a test that names only the full worker still runs.
+ */
+static const char *
+relay_copy_worker_path(void)
+{
+	static char	 path[PATH_MAX];
+	static bool	 done;
+	const char	*env, *full, *slash;
+
+	if (done)
+		return path[0] != '\0' ? path : NULL;
+	done = true;
+	if ((env = getenv("MIRRORING_COPY_WORKER")) != NULL && *env != '\0') {
+		if (strcmp(env, "off") != 0)
+			snprintf(path, sizeof(path), "%s", env);
+		return path[0] != '\0' ? path : NULL;
+	}
+	full = relay_worker_path();
+	if ((slash = strrchr(full, '/')) == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%.*s/mirroring-copy",
+	    (int)(slash - full), full);
+	if (access(path, X_OK) != 0)
+		path[0] = '\0';
+	return path[0] != '\0' ? path : NULL;
+}
+
+/* A relay that must hold its destination with a slate when the publisher
+ * goes (issue #7) needs mirroring-worker's encoders. */
+bool
+relay_use_copy_worker(const struct relay *r)
+{
+	bool	copy = r->prof == NULL || (r->prof->video.codec == NULL &&
+		    r->prof->audio.codec == NULL);
+
+	return copy && r->on_loss != IPC_LOSS_HOLD &&
+	    strncmp(r->url, "rtmp://", 7) == 0 &&
+	    relay_copy_worker_path() != NULL;
+}
+
 static const char *
 relay_state_name(uint8_t state)
 {
@@ -362,11 +405,16 @@ relay_send_start(struct relay *r)
 	(void)relay_send_source(r, IPC_SRC_LOST, "none");
 }
 
+uint8_t
+relay_loss(const struct cfg_relay *cr)
+{
+	return cr->on_loss == CFG_LOSS_HOLD ? IPC_LOSS_HOLD : IPC_LOSS_END;
+}
+
 void
 relay_set_loss(struct relay *r, const struct cfg_relay *cr)
 {
-	r->on_loss = cr->on_loss == CFG_LOSS_HOLD ? IPC_LOSS_HOLD :
-	    IPC_LOSS_END;
+	r->on_loss = relay_loss(cr);
 	r->grace_ms = cr->grace_ms != 0 ? cr->grace_ms :
 	    CFG_DEFAULT_GRACE_MS;
 }
@@ -442,9 +490,12 @@ relay_exec(int fd, const char *path, char *const argv[], pid_t parent,
 static void
 relay_spawn(struct relay *r)
 {
-	const char	*path = relay_worker_path();
+	bool		 lean = relay_use_copy_worker(r);
+	const char	*path = lean ? relay_copy_worker_path() :
+			    relay_worker_path();
 	char		 queue[24];
-	char		*argv[] = { "mirroring-worker", "--stream",
+	char		*argv[] = { lean ? "mirroring-copy" : "mirroring-worker",
+			    "--stream",
 			    r->stream_name, "--relay", r->name, "--queue-bytes",
 			    queue, NULL };
 	unsigned	 delay;
@@ -493,8 +544,9 @@ relay_spawn(struct relay *r)
 	    relay_on_event, r);
 	bufferevent_enable(r->bev, EV_READ);	/* writes: relay_flush */
 	log_info("relay.spawned", "stream=%s relay=%s worker_pid=%ld "
-	    "attempt=%u queue_bytes=%zu url=%s", r->stream_name, r->name,
-	    (long)pid, r->attempts, r->budget_bytes, MASK(r->url));
+	    "attempt=%u queue_bytes=%zu worker=%s url=%s", r->stream_name,
+	    r->name, (long)pid, r->attempts, r->budget_bytes,
+	    lean ? "copy" : "full", MASK(r->url));
 	if (relay_send_config(r) == -1) {
 		kill(pid, SIGKILL);
 		return;

@@ -88,8 +88,12 @@ size_t		 relay_budget(const struct server *, const struct cfg_relay *);
 /* A new budget for a live relay: its supervisor-side queue follows at once,
  * its worker's own queue from the next worker (no restart for it). */
 void		 relay_set_budget(struct relay *, size_t budget_bytes);
-/* A live relay's on_publisher_loss and grace follow the config (the
- * supervisor decides hold or EOS: no restart). */
+/* A relay spec's on_publisher_loss as the worker knows it (enum
+ * ipc_on_loss): a change of it needs a new worker (the slate is set up,
+ * and the kind of worker chosen, at its start). */
+uint8_t		 relay_loss(const struct cfg_relay *);
+/* A live relay's grace follows the config (the supervisor decides when a
+ * hold ends: no restart). */
 void		 relay_set_loss(struct relay *, const struct cfg_relay *);
 /* No publisher left: SOURCE LOST to the worker (and to each restarted
  * one), which keeps its destination on the slate; the grace timer then
@@ -116,6 +120,9 @@ void		 relay_status(const struct relay *, struct evbuffer *, bool json);
 const char	*relay_state(const struct relay *);
 /* Shutdown: SIGKILL the worker and free at once. */
 void		 relay_free(struct relay *);
+/* The relay runs in mirroring-copy, the lean worker: a copy profile to
+ * rtmp://, with the lean binary there.  The one place that decides. */
+bool		 relay_use_copy_worker(const struct relay *);
 /* The worker binary: $MIRRORING_WORKER, else mirroring-worker beside our
  * own executable, else ../worker/mirroring-worker (a build tree). */
 const char	*relay_worker_path(void);

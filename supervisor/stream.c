@@ -123,9 +123,10 @@ stream_relays_apply(struct stream *st)
 		cr = stream_spec_find(specs, n, r->name);
 		if (cr != NULL && cr->enabled && strcmp(cr->url.value, r->url) ==
 		    0 && strcmp(cr->profile, r->profile) == 0 &&
-		    cfg_profile_same(cr->prof, r->prof)) {
+		    cfg_profile_same(cr->prof, r->prof) &&
+		    relay_loss(cr) == r->on_loss) {
 			/* the queue is ours: a new size needs no restart, nor
-			 * a new loss policy (we decide hold or EOS) */
+			 * a new grace (we decide when a hold ends) */
 			relay_set_budget(r, relay_budget(st->srv, cr));
 			relay_set_loss(r, cr);
 			continue;	/* unchanged: not a packet lost */

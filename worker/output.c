@@ -13,8 +13,6 @@
 #include "common/util.h"
 #include "worker/output.h"
 
-#define OUTPUT_IO_BUF	(64 * 1024)
-
 static const AVRational ms_tb = { 1, 1000 };
 
 int
@@ -105,68 +103,6 @@ output_proto_opts(const char *url, AVDictionary **opts)
 }
 
 static int
-output_io_write(void *opaque, uint8_t *buf, int n)
-{
-	struct output	*o = opaque;
-	int		 ret;
-
-	if ((ret = rtmp_out_write(o->rtmp, buf, (size_t)n)) < 0)
-		return ret;
-	return n;
-}
-
-/*
- * A copy relay to rtmp:// may publish through rtmp_out: the flv muxer's
- * bytes go to it through a custom AVIOContext, flushed after each packet,
- * so the tags are libavformat's and each becomes one RTMP message in one
- * send.  rtmps:// and encoded tracks keep libavformat's rtmp protocol.
- * Opt-in (MIRRORING_RTMP_NATIVE=1 in the supervisor's environment) until
- * it has met real ingest servers: it is tested against ffmpeg, mirroring
- * and common/'s own server only.
- */
-static bool
-output_native(const struct output *o)
-{
-	const char	*env = getenv("MIRRORING_RTMP_NATIVE");
-
-	return env != NULL && strcmp(env, "1") == 0 &&
-	    strncmp(o->cfg->url, "rtmp://", 7) == 0 &&
-	    o->enc[INPUT_VIDEO] == NULL && o->enc[INPUT_AUDIO] == NULL;
-}
-
-static int
-output_open_native(struct output *o)
-{
-	uint8_t	*buf;
-	int	 ret;
-
-	if ((ret = rtmp_out_open(&o->rtmp, o->cfg->url, &o->icb)) < 0)
-		return ret;
-	if ((buf = av_malloc(OUTPUT_IO_BUF)) == NULL)
-		return AVERROR(ENOMEM);
-	if ((o->oc->pb = avio_alloc_context(buf, OUTPUT_IO_BUF, 1, o, NULL,
-	    output_io_write, NULL)) == NULL) {
-		av_free(buf);
-		return AVERROR(ENOMEM);
-	}
-	o->oc->flags |= AVFMT_FLAG_CUSTOM_IO;
-	o->oc->flush_packets = 1;
-	return 0;
-}
-
-static void
-output_close_native(struct output *o)
-{
-	if (o->oc->pb != NULL) {
-		avio_flush(o->oc->pb);
-		av_freep(&o->oc->pb->buffer);
-		avio_context_free(&o->oc->pb);
-	}
-	rtmp_out_close(o->rtmp);
-	o->rtmp = NULL;
-}
-
-static int
 output_add_streams(struct output *o, const struct input *in)
 {
 	AVStream	*st;
@@ -229,10 +165,7 @@ output_open(struct output *o, const struct input *in, bool resuming,
 		goto fail;
 	if ((ret = output_proto_opts(o->cfg->url, &opts)) < 0)
 		goto fail;
-	if (output_native(o)) {
-		if ((ret = output_open_native(o)) < 0)
-			goto fail;
-	} else if (!(o->oc->oformat->flags & AVFMT_NOFILE) &&
+	if (!(o->oc->oformat->flags & AVFMT_NOFILE) &&
 	    (ret = avio_open2(&o->oc->pb, target, AVIO_FLAG_WRITE,
 	    &o->oc->interrupt_callback, &opts)) < 0)
 		goto fail;
@@ -314,9 +247,7 @@ output_close(struct output *o, bool trailer, uint32_t timeout_ms,
 	if (trailer)
 		ret = av_write_trailer(o->oc);
 	n = output_bytes(o);
-	if (o->rtmp != NULL)
-		output_close_native(o);
-	else if (!(o->oc->oformat->flags & AVFMT_NOFILE) &&
+	if (!(o->oc->oformat->flags & AVFMT_NOFILE) &&
 	    (r = avio_closep(&o->oc->pb)) < 0 && ret == 0)
 		ret = r;
 	/* a muxer that seeks back (Matroska, MP4) leaves the position short

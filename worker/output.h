@@ -13,7 +13,6 @@
 #include <libavformat/avformat.h>
 
 #include "worker/input.h"
-#include "worker/rtmp_out.h"
 #include "worker/worker.h"
 
 struct output {
@@ -31,7 +30,6 @@ struct output {
 	const AVCodecContext	*enc[INPUT_NTRACKS];	/* borrowed: a track
 						   encoded by xcode.c */
 	char			 path[1024];	/* URL after strftime */
-	struct rtmp_out		*rtmp;		/* native publish, or NULL */
 };
 
 enum output_kind {

@@ -30,6 +30,7 @@
 #include "common/ipc_msg.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "worker/contract.h"
 #include "worker/hold.h"
 #include "worker/input.h"
 #include "worker/output.h"
@@ -87,24 +88,6 @@ worker_version(void)
 	    avcodec_version() > 0 ? 0 : 1;
 }
 
-/* Hides the stream key (the URL's last path segment) in libav's text. */
-static void
-worker_scrub(const struct worker *w, char *s)
-{
-	const char	*key, *end;
-	char		*p;
-	size_t		 n;
-
-	if (w->cfg.url == NULL || (key = strrchr(w->cfg.url, '/')) == NULL)
-		return;
-	key++;
-	end = key + strcspn(key, "?");
-	if ((n = (size_t)(end - key)) < 4)
-		return;
-	while ((p = memmem(s, strlen(s), key, n)) != NULL)
-		memset(p, '*', n);
-}
-
 static void __attribute__((format(printf, 3, 0)))
 worker_on_av_log(void *avcl, int level, const char *fmt, va_list ap)
 {
@@ -119,7 +102,7 @@ worker_on_av_log(void *avcl, int level, const char *fmt, va_list ap)
 		buf[--n] = '\0';
 	if (n == 0)
 		return;
-	worker_scrub(&W, buf);
+	contract_scrub(&W.cfg, buf);
 	if (level <= AV_LOG_ERROR)
 		memcpy(W.av_msg, buf, n + 1);
 	if (level <= AV_LOG_VERBOSE)
@@ -166,38 +149,14 @@ worker_on_interrupt(void *arg)
 	return 0;
 }
 
-static char *
-worker_strdup(const char *s, size_t n)
-{
-	char	*p;
-
-	if ((p = strndup(s, n)) == NULL)
-		fatal("worker.oom", "what=config");
-	return p;
-}
-
-/* Sends STATUS stopped with a config error, logs it, returns 78. */
-static int
-worker_config_error(struct worker *w, const char *why)
-{
-	log_error("relay.config_rejected", "stream=%s relay=%s why=%s",
-	    w->cfg.stream != NULL ? w->cfg.stream : "-",
-	    w->cfg.relay != NULL ? w->cfg.relay : "-", LQ(why));
-	report_error(&w->rep, IPC_ERR_CONFIG, why);
-	report_state(&w->rep, IPC_ST_STOPPED, util_mono_ms());
-	return WORKER_EX_CONFIG;
-}
-
 /* The transcoding hooks: xcode.c does the work, these wire it in. */
 static int
 worker_xcode_config(struct worker *w, const struct ipc_config *c)
 {
 	char	why[XCODE_WHY_MAX];
 
-	if (xcode_new(&c->prof, &w->xc, why, sizeof(why)) == -1) {
-		worker_config_error(w, why);
-		return -1;
-	}
+	if (xcode_new(&c->prof, &w->xc, why, sizeof(why)) == -1)
+		return contract_config_error(&w->rep, &w->cfg, why);
 	return 0;
 }
 
@@ -214,7 +173,8 @@ worker_xcode_prepare(struct worker *w)
 		return 0;
 	if (of == NULL || xcode_prepare(w->xc, &w->in, of, why,
 	    sizeof(why)) < 0) {
-		w->exit_code = worker_config_error(w, of == NULL ?
+		w->exit_code = contract_config_error(&w->rep, &w->cfg,
+		    of == NULL ?
 		    "no muxer for this url" : why);
 		return -1;
 	}
@@ -242,76 +202,19 @@ worker_xcode_report(struct worker *w, uint64_t now)
 		    (unsigned long long)s.frames_dropped);
 }
 
+/* CONFIG's url and profile, as this worker supports them. */
 static int
-worker_apply_config(struct worker *w, const struct ipc_config *c)
+worker_check_config(void *arg, const struct ipc_config *c)
 {
-	struct worker_cfg	*cfg = &w->cfg;
+	struct worker	*w = arg;
 
-	cfg->stream = worker_strdup(c->stream, c->stream_len);
-	cfg->relay = worker_strdup(c->relay, c->relay_len);
-	cfg->url = worker_strdup(c->url, c->url_len);
-	cfg->profile = worker_strdup(c->profile, c->profile_len);
-	if (c->log_level > LOGL_ERROR || c->log_format > LOG_FMT_JSON)
-		return worker_config_error(w, "bad log level or format");
-	log_init("worker", c->log_level, c->log_format);
-	if (strlen(cfg->url) != c->url_len || output_url_kind(cfg->url) == -1)
-		return worker_config_error(w, "unsupported url scheme");
-	if (worker_xcode_config(w, c) == -1)
+	if (output_url_kind(w->cfg.url) == -1)
+		return contract_config_error(&w->rep, &w->cfg,
+		    "unsupported url scheme");
+	if (worker_xcode_config(w, c) != 0)
 		return WORKER_EX_CONFIG;
-	hold_init(&w->hold, cfg, c, w->xc, output_format(cfg->url));
-	cfg->connect_timeout_ms = c->connect_timeout_ms ?
-	    c->connect_timeout_ms : 10000;
-	cfg->io_timeout_ms = c->io_timeout_ms ? c->io_timeout_ms : 10000;
-	cfg->backoff_min_ms = c->backoff_min_ms ? c->backoff_min_ms : 500;
-	cfg->backoff_max_ms = c->backoff_max_ms > cfg->backoff_min_ms ?
-	    c->backoff_max_ms : cfg->backoff_min_ms;
-	w->backoff_ms = cfg->backoff_min_ms;
+	hold_init(&w->hold, &w->cfg, c, w->xc, output_format(w->cfg.url));
 	return 0;
-}
-
-/* HELLO both ways, then CONFIG: 0, or the exit code. */
-static int
-worker_handshake(struct worker *w)
-{
-	uint8_t			 buf[IPC_HDR_LEN + 64];
-	struct reader_item	*it;
-	struct ipc_hello	 h;
-	struct ipc_config	 c;
-	const char		*why = "";
-	int			 n, rc;
-
-	n = ipc_hello_pack(buf + IPC_HDR_LEN, sizeof(buf) - IPC_HDR_LEN,
-	    "worker");
-	ipc_hdr_pack(buf, IPC_HELLO, 0, (uint32_t)n, 0);
-	if (send(w->fd, buf, IPC_HDR_LEN + (size_t)n, MSG_NOSIGNAL) !=
-	    IPC_HDR_LEN + n) {
-		log_warn("relay.ipc_failed", "what=hello");
-		return WORKER_EX_FAIL;
-	}
-	if ((it = reader_read_msg(w->fd, &why)) == NULL) {
-		log_error("relay.ipc_failed", "what=hello why=%s", LQ(why));
-		return WORKER_EX_FAIL;
-	}
-	rc = it->type != IPC_HELLO ||
-	    ipc_hello_parse(it->data, it->len, &h) == -1 ||
-	    h.version != IPC_VERSION;
-	free(it);
-	if (rc) {
-		log_error("relay.ipc_rejected", "what=hello want_version=%d "
-		    "why=\"not a HELLO of our version\"", IPC_VERSION);
-		return WORKER_EX_CONFIG;
-	}
-	if ((it = reader_read_msg(w->fd, &why)) == NULL) {
-		log_error("relay.ipc_failed", "what=config why=%s", LQ(why));
-		return WORKER_EX_FAIL;
-	}
-	if (it->type != IPC_CONFIG ||
-	    ipc_config_parse(it->data, it->len, &c) == -1)
-		rc = worker_config_error(w, "malformed CONFIG");
-	else
-		rc = worker_apply_config(w, &c);
-	free(it);
-	return rc;
 }
 
 static bool
@@ -352,25 +255,6 @@ worker_classify(const struct worker *w, int err, bool opening)
 	return IPC_ERR_REFUSED;
 }
 
-static uint32_t
-worker_jitter(uint32_t ms)
-{
-	uint32_t	r = 0;
-
-	(void)util_random(&r, sizeof(r));
-	/* 75% to 125% */
-	return (uint32_t)((uint64_t)ms * (750 + r % 501) / 1000);
-}
-
-static const char *
-worker_err_class_name(uint8_t c)
-{
-	static const char	*names[] = { "none", "network", "refused",
-	    "config" };
-
-	return c < 4 ? names[c] : "?";
-}
-
 static void
 worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 {
@@ -394,25 +278,11 @@ worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 		snprintf(msg, sizeof(msg), "%s: %s%s%s",
 		    opening ? "connect" : "write", av_err2str(err),
 		    w->av_msg[0] != '\0' ? ": " : "", w->av_msg);
-	worker_scrub(w, msg);
-	report_error(&w->rep, cls, msg);
-	log_warnx("relay.failed", "stream=%s relay=%s url=%s class=%s "
-	    "err=%s", w->cfg.stream, w->cfg.relay, MASK(w->cfg.url),
-	    worker_err_class_name(cls), LQ(msg));
-	if (w->live && now - w->live_since_ms >= WORKER_HEALTHY_MS)
-		w->backoff_ms = w->cfg.backoff_min_ms;
-	if (cls != IPC_ERR_NETWORK)
-		w->backoff_ms = w->cfg.backoff_max_ms;
-	delay = worker_jitter(w->backoff_ms);
-	w->backoff_ms = w->backoff_ms > w->cfg.backoff_max_ms / 2 ?
-	    w->cfg.backoff_max_ms : w->backoff_ms * 2;
+	delay = contract_failed(&w->rep, &w->cfg, &w->backoff_ms, w->live &&
+	    now - w->live_since_ms >= WORKER_HEALTHY_MS, cls, msg, now);
 	w->live = false;
 	w->in_backoff = true;
 	w->backoff_until_ms = now + delay;
-	w->rep.reconnects++;
-	log_info("relay.backoff", "stream=%s relay=%s url=%s delay_ms=%u",
-	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), delay);
-	report_state(&w->rep, IPC_ST_BACKOFF, now);
 }
 
 /* What the session sends on track t: "h264", "opus", or "none". */
@@ -461,10 +331,9 @@ worker_connect(struct worker *w, uint64_t now)
 	w->live_since_ms = now;
 	w->rep.error_class = IPC_ERR_NONE;
 	log_info("relay.live", "stream=%s relay=%s url=%s attempt=%u "
-	    "video=%s audio=%s writer=%s", w->cfg.stream, w->cfg.relay,
+	    "video=%s audio=%s writer=libav", w->cfg.stream, w->cfg.relay,
 	    MASK(w->cfg.url), w->attempts,
-	    worker_out_codec(w, INPUT_VIDEO), worker_out_codec(w, INPUT_AUDIO),
-	    w->out.rtmp != NULL ? "native" : "libav");
+	    worker_out_codec(w, INPUT_VIDEO), worker_out_codec(w, INPUT_AUDIO));
 	report_state(&w->rep, IPC_ST_LIVE, now);
 }
 
@@ -525,7 +394,7 @@ worker_xcode_send(struct worker *w, AVPacket *pkt)
 }
 
 static void
-worker_on_media(struct worker *w, const struct reader_item *it, uint64_t now)
+worker_on_media(struct worker *w, const struct msgq_item *it, uint64_t now)
 {
 	struct ipc_media	 m;
 	AVPacket		*pkt;
@@ -594,7 +463,6 @@ worker_xcode_flush(struct worker *w)
 static int
 worker_stop(struct worker *w, bool eos, const char *why)
 {
-	uint64_t	now;
 	int64_t		n;
 	int		ret = 0;
 
@@ -608,24 +476,16 @@ worker_stop(struct worker *w, bool eos, const char *why)
 		w->bytes_prev += (uint64_t)n;
 		w->live = false;
 	}
-	now = util_mono_ms();
 	w->rep.bytes_out = w->bytes_prev;
 	if (ret < 0)
 		log_warnx("relay.failed", "stream=%s relay=%s url=%s "
 		    "err=%s what=trailer", w->cfg.stream, w->cfg.relay,
 		    MASK(w->cfg.url), LQ(av_err2str(ret)));
-	log_info("relay.stopped", "stream=%s relay=%s url=%s reason=%s "
-	    "packets=%llu bytes=%llu dropped=%llu reconnects=%u",
-	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), LQ(why),
-	    (unsigned long long)w->rep.packets_out,
-	    (unsigned long long)w->rep.bytes_out,
-	    (unsigned long long)w->rep.packets_dropped, w->rep.reconnects);
-	report_state(&w->rep, IPC_ST_STOPPED, now);
-	return eos ? WORKER_EX_OK : WORKER_EX_FAIL;
+	return contract_stopped(&w->rep, &w->cfg, why, eos);
 }
 
 static void
-worker_on_source(struct worker *w, const struct reader_item *it)
+worker_on_source(struct worker *w, const struct msgq_item *it)
 {
 	struct ipc_source	s;
 
@@ -673,7 +533,7 @@ worker_hold_state(struct worker *w, uint64_t now)
 static int
 worker_run(struct worker *w)
 {
-	struct reader_item	*it;
+	struct msgq_item	*it;
 	const char		*why;
 	uint64_t		 now;
 	int64_t			 n;
@@ -738,7 +598,7 @@ main(int argc, char **argv)
 	log_init("worker", LOGL_INFO, LOG_FMT_LOGFMT);
 	signal(SIGPIPE, SIG_IGN);
 	w->fd = IPC_WORKER_FD;
-	w->queue_bytes = reader_budget_arg(argc, argv);
+	w->queue_bytes = msgq_budget_arg(argc, argv);
 	if (fcntl(w->fd, F_SETFD, FD_CLOEXEC) == -1) {
 		log_warn("worker.no_ipc", "fd=%d", w->fd);
 		return WORKER_EX_FAIL;
@@ -747,7 +607,8 @@ main(int argc, char **argv)
 	input_init(&w->in);
 	output_init(&w->out, &w->cfg, worker_on_interrupt, w);
 	av_log_set_callback(worker_on_av_log);
-	if ((rc = worker_handshake(w)) != 0)
+	if ((rc = contract_handshake(w->fd, &w->rep, &w->cfg,
+	    worker_check_config, w)) != 0)
 		return rc;
 	log_info("relay.started", "stream=%s relay=%s url=%s profile=%s",
 	    w->cfg.stream, w->cfg.relay, MASK(w->cfg.url), w->cfg.profile);
@@ -756,9 +617,6 @@ main(int argc, char **argv)
 	hold_clear(&w->hold);
 	xcode_free(w->xc);
 	input_clear(&w->in);
-	free(w->cfg.stream);
-	free(w->cfg.relay);
-	free(w->cfg.url);
-	free(w->cfg.profile);
+	contract_cfg_clear(&w->cfg);
 	return rc;
 }

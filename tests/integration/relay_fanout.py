@@ -33,9 +33,8 @@ def body(t):
                                             keys['slow'], out['slow'])
     harness.start_slow_proxy(t, 'slow_proxy', ports['slow'], backend,
                              SLOW_S)
-    # the three relays publish through the worker's own RTMP client
-    # (worker/rtmp_out.c, opt-in); every other test keeps libavformat's
-    t.start(env={'MIRRORING_RTMP_NATIVE': '1'})
+    # the three relays are copy relays to rtmp://: mirroring-copy
+    t.start()
     mark = t.mark()
     pub = t.publish_ffmpeg('ffmpeg', key, media)
     seen = {}
@@ -46,8 +45,8 @@ def body(t):
             live = t.wait_log('relay.live', 10 + SLOW_S, since=mark,
                               proc='worker', stream='studio', relay=n)
             seen[n] = harness.log_time(live) - t0
-            t.check_eq(live.get('writer'), 'native', f'relay {n} publishes '
-                       'through the worker\'s own RTMP client')
+            t.check_eq(live.get('writer'), 'copy', f'relay {n} publishes '
+                       'through mirroring-copy')
         print('publish.started -> relay.live (s): ' +
               ', '.join(f'{n} {seen[n]:.2f}' for n in RELAYS))
         t.check(seen['slow'] >= SLOW_S - 0.1, f'the slow sink\'s worker '

@@ -37,6 +37,9 @@ relays:
             sp = t.wait_log('relay.spawned', 10, since=mark,
                             proc='supervisor', stream='studio', relay=name)
             t.check_eq(sp.get('attempt'), '1', f'relay.spawned {name} attempt')
+            t.check_eq(sp.get('worker'), 'copy' if name == 'sink' else
+                       'full', f'relay {name}\'s worker (mirroring-copy for '
+                       'a copy relay to rtmp://)', soft=True)
             t.wait_log('relay.state', 10, since=mark, proc='supervisor',
                        stream='studio', relay=name, state='live')
 

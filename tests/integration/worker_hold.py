@@ -11,8 +11,7 @@ said holding.  Cases: (a) copy relay, no slate files; (b) transcoding
 relay (video libx264, audio copy) with a red PNG and a 0.7 s tone, looped;
 (c) copy relay whose slate files do not exist (black and silence, one
 warning); (d) no hold, SOURCE NEW and a source of another size at once (a
-backup publisher), through the native RTMP writer: one session, the new
-sequence header in-band; (e) the destination drops while holding: the new
+backup publisher): one session, the new sequence header in-band; (e) the destination drops while holding: the new
 session goes on with the slate, then the source; (f) EOS while holding
 closes cleanly; (g) as (b) with audio transcoded too; (h) as (a) with a
 source that has B-frames; (i) as (d) for a transcoding relay."""
@@ -407,12 +406,7 @@ def body(t):
     case(t, 'c', media, tags, black, warn=True,
          slate_image=os.path.join(t.dir, 'missing.png'),
          slate_audio=os.path.join(t.dir, 'missing.wav'))
-    # the native RTMP writer through the same flv muxer
-    os.environ['MIRRORING_RTMP_NATIVE'] = '1'
-    try:
-        case_backup(t, media, tags)
-    finally:
-        del os.environ['MIRRORING_RTMP_NATIVE']
+    case_backup(t, media, tags)
     case_reconnect(t, media, tags)
     case_grace(t, tags)
     # B-frames: the slate starts after the last picture shown

@@ -81,7 +81,7 @@ class Worker:
     def __init__(self, t, name, url, profile='copy', backoff=(200, 1000),
                  connect_timeout_ms=3000, io_timeout_ms=3000, vcodec=None,
                  on_loss=0, grace_ms=0, slate_image='', slate_audio='',
-                 acodec=None):
+                 acodec=None, binary=None):
         self.t, self.name = t, name
         self.sock, child = socket.socketpair()
         cfd = child.fileno()
@@ -96,8 +96,8 @@ class Worker:
 
         # close_fds=False: Python's own fds are close-on-exec anyway, and
         # closing would happen after preexec_fn and take fd 3 with it
-        self.proc = subprocess.Popen([WORKER], stdin=subprocess.DEVNULL,
-                                     stdout=log, stderr=log,
+        self.proc = subprocess.Popen([binary or WORKER],
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                      close_fds=False, preexec_fn=to_fd3,
                                      start_new_session=True)
         self.proc.name = name
@@ -242,11 +242,12 @@ def check_worker_log(t, w, what):
             f'{what}: relay.live and relay.stopped logged', soft=True)
 
 
-def case_rtmp(t, media, tags):
+def case_rtmp(t, media, tags, binary=None):
     port = free_port()
     out = os.path.join(t.dir, 'sink_a.flv')
     sink = start_sink(t, 'sink_a', port, out)
-    w = Worker(t, 'worker_a', f'rtmp://127.0.0.1:{port}/live/sinkkey')
+    w = Worker(t, 'worker_a', f'rtmp://127.0.0.1:{port}/live/sinkkey',
+               binary=binary)
     w.send_tags(tags, 4.0)
     w.wait_status(lambda s: s['state'] == ST_LIVE, 5, 'live')
     w.eos()
@@ -275,11 +276,11 @@ def case_file(t, media, tags):
     check_exact(t, '(b) file', media, files[0])
 
 
-def case_down_first(t, media, tags):
+def case_down_first(t, media, tags, binary=None):
     port = free_port()
     out = os.path.join(t.dir, 'sink_c.flv')
     w = Worker(t, 'worker_c', f'rtmp://127.0.0.1:{port}/live/sinkkey',
-               backoff=(200, 800))
+               backoff=(200, 800), binary=binary)
     stop = threading.Event()
     sender = threading.Thread(target=w.send_tags, args=(tags, 1.0, stop),
                               daemon=True)
@@ -319,14 +320,14 @@ def case_down_first(t, media, tags):
     check_status_rate(t, w, '(c)')
 
 
-def case_eof(t, tags):
+def case_eof(t, tags, binary=None):
     # a TCP peer that accepts and never answers the RTMP handshake
     hang = socket.socket()
     hang.bind(('127.0.0.1', 0))
     hang.listen(1)
     port = hang.getsockname()[1]
     w = Worker(t, 'worker_d', f'rtmp://127.0.0.1:{port}/live/sinkkey',
-               connect_timeout_ms=60000)
+               connect_timeout_ms=60000, binary=binary)
     w.send_tags(tags[:20], 100.0)
     w.wait_status(lambda s: s['state'] == ST_CONNECTING, 5, 'connecting')
     time.sleep(0.3)
@@ -351,11 +352,12 @@ def case_bad_profile(t):
             '(e) STATUS says config error', str(st), soft=True)
 
 
-def case_refused(t, tags):
+def case_refused(t, tags, binary=None):
     # our own supervisor answers an unknown key with an onStatus error
     t.write_config({'studio': harness.new_key()})
     t.start()
-    w = Worker(t, 'worker_f', t.url(harness.new_key()), backoff=(100, 300))
+    w = Worker(t, 'worker_f', t.url(harness.new_key()), backoff=(100, 300),
+               binary=binary)
     stop = threading.Event()
     sender = threading.Thread(target=w.send_tags, args=(tags, 4.0, stop),
                               daemon=True)

@@ -69,7 +69,7 @@ send_media(uint8_t type, uint8_t flags, uint32_t ts, size_t len)
 static int
 pop_intact(uint32_t ts, size_t len)
 {
-	struct reader_item	*it = reader_pop(2000);
+	struct msgq_item	*it = reader_pop(2000);
 	struct ipc_media	 m;
 	size_t			 i;
 	int			 good;
@@ -110,7 +110,7 @@ wait_for(int (*cond)(void), const char *what)
 static long
 pop_ts(void)
 {
-	struct reader_item	*it = reader_pop(2000);
+	struct msgq_item	*it = reader_pop(2000);
 	struct ipc_media	 m;
 	long			 ts;
 
