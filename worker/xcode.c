@@ -876,6 +876,23 @@ xcode_send_frame(struct xcode *x, int t, AVFrame *f, uint64_t now_ms)
 	return 0;
 }
 
+/* Every open decoder gives up what it holds (end of stream, or a source
+ * switch); reopen: ready for more input afterwards. */
+static void
+xcode_drain_decoders(struct xcode *x, bool reopen)
+{
+	int	t;
+
+	for (t = 0; t < INPUT_NTRACKS; t++) {
+		if (x->tr[t].dec == NULL || x->tr[t].enc == NULL)
+			continue;
+		avcodec_send_packet(x->tr[t].dec, NULL);
+		xcode_drain_dec(x, t);
+		if (reopen)
+			avcodec_flush_buffers(x->tr[t].dec);
+	}
+}
+
 void
 xcode_splice(struct xcode *x)
 {
@@ -884,13 +901,7 @@ xcode_splice(struct xcode *x)
 	if (x == NULL)
 		return;
 	/* what the decoders still hold belongs before the switch */
-	for (t = 0; t < INPUT_NTRACKS; t++) {
-		if (x->tr[t].dec == NULL || x->tr[t].enc == NULL)
-			continue;
-		avcodec_send_packet(x->tr[t].dec, NULL);
-		xcode_drain_dec(x, t);
-		avcodec_flush_buffers(x->tr[t].dec);
-	}
+	xcode_drain_decoders(x, true);
 	for (t = 0; t < INPUT_NTRACKS; t++)
 		x->tr[t].splice = true;
 	x->jump_valid = false;
@@ -990,12 +1001,7 @@ xcode_flush(struct xcode *x)
 
 	if (x == NULL)
 		return;
-	for (t = 0; t < INPUT_NTRACKS; t++) {
-		if (x->tr[t].dec == NULL || x->tr[t].enc == NULL)
-			continue;
-		avcodec_send_packet(x->tr[t].dec, NULL);
-		xcode_drain_dec(x, t);
-	}
+	xcode_drain_decoders(x, false);
 	if (x->tr[INPUT_AUDIO].enc != NULL && x->fifo != NULL) {
 		xcode_resample(x, NULL);
 		xcode_audio_out(x, true);

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 
+import harness
 from harness import Failure, wait_listening
 
 SLATE_RGB = 'ff00ff'		# magenta: nothing in testsrc2 is uniformly so
@@ -26,6 +27,18 @@ def make_slate(t, name='slate.png', size='640x360', rgb=SLATE_RGB):
     if r.returncode != 0:
         raise Failure(f'ffmpeg could not make the slate: {r.stderr}')
     return path
+
+
+def two_parts(t, seconds, relays):
+    """What a drop-and-return scenario starts with: two publishes' media
+    (a, and b with another picture), the slate, the publish key, and per
+    relay a sink key and port: (a, b, slate, key, sink keys, ports)."""
+    a = harness.make_media(os.path.join(t.dir, 'a.flv'), seconds)
+    b = harness.make_media(os.path.join(t.dir, 'b.flv'), seconds,
+                           video=('-vf', 'hue=h=120'))
+    skeys = {n: harness.new_key(f'{n}key') for n in relays}
+    ports = {n: harness.free_port() for n in relays}
+    return a, b, make_slate(t), harness.new_key(), skeys, ports
 
 
 def decode_errors(path):

@@ -16,7 +16,7 @@ import time
 
 import avcheck
 import harness
-from harness import SLOW, free_port, make_media
+from harness import SLOW
 
 PART_S = 10
 GRACE_S = 3
@@ -24,13 +24,7 @@ RELAYS = ('ends', 'grace')
 
 
 def body(t):
-    a = make_media(os.path.join(t.dir, 'a.flv'), PART_S)
-    b = make_media(os.path.join(t.dir, 'b.flv'), PART_S,
-                   video=('-vf', 'hue=h=120'))
-    slate = avcheck.make_slate(t)
-    key = harness.new_key()
-    skeys = {n: harness.new_key(f'{n}key') for n in RELAYS}
-    ports = {n: free_port() for n in RELAYS}
+    a, b, slate, key, skeys, ports = avcheck.two_parts(t, PART_S, RELAYS)
 
     def out(n, i):
         return os.path.join(t.dir, f'{n}{i}.flv')

@@ -16,7 +16,6 @@ import time
 
 import avcheck
 import harness
-from harness import SLOW, free_port, make_media
 
 PART_S = 10
 GAP_S = 15
@@ -24,13 +23,7 @@ RELAYS = ('copy', 'xcode')
 
 
 def body(t):
-    a = make_media(os.path.join(t.dir, 'a.flv'), PART_S)
-    b = make_media(os.path.join(t.dir, 'b.flv'), PART_S,
-                   video=('-vf', 'hue=h=120'))
-    slate = avcheck.make_slate(t)
-    key = harness.new_key()
-    skeys = {n: harness.new_key(f'{n}key') for n in RELAYS}
-    ports = {n: free_port() for n in RELAYS}
+    a, b, slate, key, skeys, ports = avcheck.two_parts(t, PART_S, RELAYS)
     outs = {n: os.path.join(t.dir, f'{n}.flv') for n in RELAYS}
     t.write_config({'studio': f'''key: {key}
 on_publisher_loss: hold
