@@ -150,8 +150,9 @@ def tree(root):
     return out
 
 
-def ctx_switches(pid):
-    """Voluntary + involuntary context switches of all pid's threads."""
+def per_thread(pid, name, value):
+    """The sum of value(text of /proc/pid/task/TID/name) over pid's
+    threads (0 for a thread gone meanwhile)."""
     n = 0
     try:
         tids = os.listdir(f'/proc/{pid}/task')
@@ -159,25 +160,40 @@ def ctx_switches(pid):
         return 0
     for tid in tids:
         try:
-            with open(f'/proc/{pid}/task/{tid}/status') as f:
-                for line in f:
-                    if line.startswith(('voluntary_ctxt_switches:',
-                                        'nonvoluntary_ctxt_switches:')):
-                        n += int(line.split()[1])
-        except OSError:
+            with open(f'/proc/{pid}/task/{tid}/{name}') as f:
+                n += value(f.read())
+        except (OSError, ValueError, IndexError):
             pass
     return n
 
 
+def ctx_switches(pid):
+    """Voluntary + involuntary context switches of all pid's threads."""
+    return per_thread(pid, 'status', lambda text: sum(
+        int(line.split()[1]) for line in text.splitlines()
+        if line.startswith(('voluntary_ctxt_switches:',
+                            'nonvoluntary_ctxt_switches:'))))
+
+
+def run_ns(pid):
+    """Time on a CPU of all pid's threads, in ns, from schedstat: exact,
+    where utime + stime are whole clock ticks charged to whichever task
+    the tick finds running."""
+    return per_thread(pid, 'schedstat', lambda text: int(text.split()[0]))
+
+
 def cpu_reading(root):
-    """(ticks of the whole tree, ticks of root itself, context switches).
-    A live process counts its own time plus that of the children it
-    reaped, so an exited process stays counted once (in its reaper) and
-    the difference of two readings is the CPU the tree used in between."""
+    """(ticks of the whole tree, ticks of root itself, context switches,
+    {pid: run ns}).  A live process counts its own time plus that of the
+    children it reaped, so an exited process stays counted once (in its
+    reaper) and the difference of two readings is the CPU the tree used in
+    between.  Run time has no reaped share: it is exact for the processes
+    alive at both readings."""
     procs = tree(root)
     total = sum(own + reaped for _, own, reaped in procs.values())
     own_root = procs[root][1] if root in procs else 0
-    return total, own_root, sum(ctx_switches(pid) for pid in procs)
+    return (total, own_root, sum(ctx_switches(pid) for pid in procs),
+            {pid: run_ns(pid) for pid in procs})
 
 
 def mem_kib(pid):
@@ -222,6 +238,8 @@ def start_mirroring(args, d, port, sink_port, n):
     with open(conf, 'w') as f:
         f.write(f'listen: 127.0.0.1:{port}\napp: live\n'
                 f'state_dir: {d}/var\nlog: {{ level: info, format: logfmt }}\n'
+                + (f'relay_batch: {args.relay_batch}\n' if args.relay_batch
+                   else '') +
                 f'streams:\n  studio:\n    key: {KEY}\n    relays:\n'
                 + relays)
     env = dict(os.environ, MIRRORING_WORKER=args.worker)
@@ -345,8 +363,12 @@ def run_one(args, src, server, n, hook=None):
     events = [json.loads(line) for line in out.splitlines() if line]
     first = {e['name']: e['t'] - t0 for e in events if e['ev'] == 'media'}
     counts = [e for e in events if e['ev'] == 'bytes']
-    (tb, (cb, rb, xb)), (te, (ce, re, xe)) = cpu['begin'], cpu['end']
+    (tb, (cb, rb, xb, nb)), (te, (ce, re, xe, ne)) = cpu['begin'], \
+        cpu['end']
     minutes = (te - tb) / 60
+    # run time of what lived through the window (a process started in it
+    # counts from 0; one that ended in it is missing: run_whole says so)
+    run = sum(v - nb.get(pid, 0) for pid, v in ne.items())
     kbps = []
     if len(counts) >= 2:
         b0, b1 = counts[0], counts[1]
@@ -360,6 +382,10 @@ def run_one(args, src, server, n, hook=None):
         'server': server, 'relays': n, 'dir': d, 'ok': alive,
         'cpu_per_min': (ce - cb) / CLK_TCK / minutes,
         'root_cpu_per_min': (re - rb) / CLK_TCK / minutes,
+        'run_per_min': run / 1e9 / minutes,
+        'root_run_per_min': (ne.get(srv.pid, 0) - nb.get(srv.pid, 0)) /
+        1e9 / minutes,
+        'run_whole': set(nb) <= set(ne),
         'ctxsw_per_s': (xe - xb) / (te - tb),
         'window_s': te - tb,
         'sinks_live': len(first), 'workers': len(workers),
@@ -372,7 +398,8 @@ def run_one(args, src, server, n, hook=None):
         'sink_kbps_min': min(kbps) if kbps else 0,
         'load1': os.getloadavg()[0],
     }
-    log(f'{server} x{n}: {r["cpu_per_min"]:.2f} CPU-s/min, '
+    log(f'{server} x{n}: {r["cpu_per_min"]:.2f} CPU-s/min '
+        f'(run time {r["run_per_min"]:.3f}), '
         f'{len(first)}/{n} sinks, first byte max {r["first_max"]}, '
         f'min sink {r["sink_kbps_min"]:.0f} kbit/s, load {r["load1"]:.2f}')
     if not alive or len(first) != n:
@@ -433,7 +460,7 @@ def profile_hook(seconds):
         procs = tree(root)
         pids = ','.join(str(p) for p in procs)
         worker = next(p for p, st in procs.items()
-                      if st[0].startswith('mirroring-worke'))
+                      if st[0].startswith(('mirroring-copy', 'mirroring-worke')))
         data = os.path.join(d, 'perf.data')
         log(f'perf record -g of {pids} for {seconds} s')
         subprocess.run(['perf', 'record', '-q', '-g', '-F', '999', '-o', data,
@@ -552,12 +579,12 @@ def nginx_strace_hook(d, root):
 
 # -- report --------------------------------------------------------------
 
-def marginal(rs, server, counts):
+def marginal(rs, server, counts, field='cpu_per_min'):
     """CPU-s per stream-minute each relay beyond the first adds: the
     slope between the smallest and the largest relay count."""
     lo, hi = min(counts), max(counts)
     a, b = rs[(server, lo)], rs[(server, hi)]
-    return (b['cpu_per_min'] - a['cpu_per_min']) / (hi - lo)
+    return (b[field] - a[field]) / (hi - lo)
 
 
 def fmt_s(x):
@@ -577,6 +604,7 @@ def median_runs(passes):
                     and vals:
                 r[f] = statistics.median(vals)
         r['ok'] = all(x['ok'] for x in rows)
+        r['run_whole'] = all(x['run_whole'] for x in rows)
         r['sinks_live'] = min(x['sinks_live'] for x in rows)
         r['cpu_lo'] = min(x['cpu_per_min'] for x in rows)
         r['cpu_hi'] = max(x['cpu_per_min'] for x in rows)
@@ -596,12 +624,13 @@ def report(args, passes, counts, rates, started):
               'passes, CPU with its lowest–highest.' if many else '.'))
     L.append('')
     L.append('| server | relays | CPU-s / stream-min | per relay | '
-             'of it the root process | context switches/s | '
+             'of it the root process | run time s / stream-min | '
+             'context switches/s | '
              'worker peak RSS MiB | PSS MiB | private MiB | '
              'tree peak PSS MiB | first byte s (median / max) | '
              'slowest sink kbit/s | load avg |')
     L.append('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-             '---:|')
+             '---:|---:|')
     for n in counts:
         for s in SERVERS:
             r = rs[(s, n)]
@@ -613,6 +642,8 @@ def report(args, passes, counts, rates, started):
                 + ' | '
                 f'{r["cpu_per_min"] / n:.3f} | '
                 f'{r["root_cpu_per_min"]:.2f} | '
+                f'{r["run_per_min"]:.3f}'
+                + ('' if r['run_whole'] else ' (a process ended)') + ' | '
                 f'{r["ctxsw_per_s"]:.0f} | '
                 f'{r["worker_rss_kib"] / 1024:.1f} | '
                 f'{r["worker_pss_kib"] / 1024:.1f} | '
@@ -623,7 +654,10 @@ def report(args, passes, counts, rates, started):
     L.append('')
     L.append('CPU is user + sys of the server\'s whole process tree over the '
              'window; "the root process" is the supervisor (mirroring) or '
-             'the nginx master (which does no relaying). Context switches '
+             'the nginx master (which does no relaying). Run time is the '
+             'same tree\'s time on a CPU from /proc/PID/task/TID/schedstat, '
+             'in ns: user + sys are whole clock ticks charged to whatever '
+             'runs when the tick comes, run time is exact. Context switches '
              'are those of every thread in the tree. "worker" is a '
              'mirroring-copy (the worker of a copy relay to rtmp://), the one nginx worker process that relays '
              'in-process (a), or an ffmpeg (b); its peak RSS, PSS and '
@@ -634,18 +668,26 @@ def report(args, passes, counts, rates, started):
              'it falls as workers are added.')
     L.append('')
     m = {s: marginal(rs, s, counts) for s in SERVERS}
+    mr = {s: marginal(rs, s, counts, 'run_per_min') for s in SERVERS}
     lo, hi = min(counts), max(counts)
     L.append(f'Each extra relay (slope from {lo} to {hi} relays), '
-             'CPU-s per stream-minute:')
+             'CPU-s per stream-minute, from user + sys and from run time:')
     L.append('')
-    L.append('| server | extra relay | mirroring / this |' +
-             (' each pass |' if many else ''))
-    L.append('|---|---:|---:|' + ('---|' if many else ''))
+    L.append('| server | extra relay (user + sys) | mirroring / this | '
+             'extra relay (run time) | mirroring / this |' +
+             (' each pass (user + sys; run time) |' if many else ''))
+    L.append('|---|---:|---:|---:|---:|' + ('---|' if many else ''))
+
+    def ratio(a, b):
+        return f'{a / b:.2f}x' if b > 0 else 'n/a'
     for s in SERVERS:
-        ratio = m['mirroring'] / m[s] if m[s] > 0 else float('inf')
         each = ', '.join(f'{marginal(p, s, counts):.3f}' for p in passes)
-        L.append(f'| {LABEL[s]} | {m[s]:.3f} | {ratio:.2f}x |' +
-                 (f' {each} |' if many else ''))
+        each_r = ', '.join(f'{marginal(p, s, counts, "run_per_min"):.3f}'
+                           for p in passes)
+        L.append(f'| {LABEL[s]} | {m[s]:.3f} | '
+                 f'{ratio(m["mirroring"], m[s])} | {mr[s]:.3f} | '
+                 f'{ratio(mr["mirroring"], mr[s])} |' +
+                 (f' {each}; {each_r} |' if many else ''))
     L.append('')
     pss = {n: rs[('mirroring', n)]['worker_pss_kib'] / 1024 for n in counts}
     ra = m['mirroring'] / m['nginx-ffmpeg'] if m['nginx-ffmpeg'] > 0 else None
@@ -656,15 +698,26 @@ def report(args, passes, counts, rates, started):
             rs[('nginx-push', n)]['first_max']]
     healthy = all(r['ok'] and r['sinks_live'] == r['relays']
                   for r in rs.values())
+    rra = mr['mirroring'] / mr['nginx-ffmpeg'] \
+        if mr['nginx-ffmpeg'] > 0 else None
+
+    def yn(ok):
+        return 'yes' if ok else 'no'
     targets = [
         ('each extra mirroring relay <= 0.2x of (b)',
          ra is not None and ra <= 0.2,
          f'{m["mirroring"]:.3f} vs {m["nginx-ffmpeg"]:.3f} = '
-         + (f'{ra:.2f}x' if ra is not None else 'n/a')),
+         + (f'{ra:.2f}x' if ra is not None else 'n/a')
+         + f'; by run time {mr["mirroring"]:.3f} vs '
+         f'{mr["nginx-ffmpeg"]:.3f} = '
+         + (f'{rra:.2f}x' if rra is not None else 'n/a')
+         + f' ({yn(rra is not None and rra <= 0.2)})'),
         ('each extra mirroring relay within 3x of (a)',
          m['mirroring'] <= 3 * max(m['nginx-push'], 0),
          f'{m["mirroring"]:.3f} vs 3 x {m["nginx-push"]:.3f} = '
-         f'{3 * m["nginx-push"]:.3f}'),
+         f'{3 * m["nginx-push"]:.3f}; by run time {mr["mirroring"]:.3f} '
+         f'vs 3 x {mr["nginx-push"]:.3f} = {3 * mr["nginx-push"]:.3f} '
+         f'({yn(mr["mirroring"] <= 3 * max(mr["nginx-push"], 0))})'),
         ('PSS per remux worker < 8 MiB', all(v < 8 for v in pss.values()),
          'largest worker at ' + ', '.join(f'{n} relays: {v:.1f} MiB'
                                           for n, v in pss.items())),
@@ -704,6 +757,8 @@ def main():
     ap.add_argument('--build', default=os.path.join(ROOT, 'build'),
                     help='meson build folder (default: build)')
     ap.add_argument('--relays', default='1,4,8')
+    ap.add_argument('--relay-batch', help='mirroring\'s relay_batch (e.g. '
+                    '0, 200ms; default: mirroring\'s own)')
     ap.add_argument('--warmup', type=int, default=10)
     ap.add_argument('--window', type=int, default=40)
     ap.add_argument('--repeat', type=int, default=2,

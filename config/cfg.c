@@ -75,6 +75,8 @@ static const struct cfg_key top_keys[] = {
 	KEY("streams",   CFG_STREAMS,  0,                                 0),
 	NUM("relay_queue", CFG_BYTES, offsetof(struct cfg, relay_queue_bytes),
 	    CFG_RELAY_QUEUE_MIN, CFG_RELAY_QUEUE_MAX),
+	NUM("relay_batch", CFG_DURATION, offsetof(struct cfg, relay_batch_ms),
+	    0, CFG_RELAY_BATCH_MAX_MS),
 	KEY("limits",    CFG_LIMITS,   0,                                 0),
 	KEY("profiles",  CFG_PROFILES, 0,                                 0),
 	{ 0 }
@@ -1117,6 +1119,7 @@ cfg_parse(const char *name, const char *text, size_t len,
 	cfg->log_level = LOGL_INFO;
 	cfg->log_format = LOG_FMT_LOGFMT;
 	cfg->relay_queue_bytes = CFG_DEFAULT_RELAY_QUEUE;
+	cfg->relay_batch_ms = CFG_DEFAULT_RELAY_BATCH_MS;
 	cfg->limits = (struct cfg_limits){
 		.connections = CFG_DEFAULT_CONNECTIONS,
 		.connections_per_host = CFG_DEFAULT_CONNECTIONS_PER_HOST,

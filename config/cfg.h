@@ -27,6 +27,8 @@
 #define CFG_DEFAULT_RELAY_QUEUE	(8u * 1024 * 1024)
 #define CFG_RELAY_QUEUE_MIN	(256u * 1024)
 #define CFG_RELAY_QUEUE_MAX	(1024u * 1024 * 1024)
+#define CFG_DEFAULT_RELAY_BATCH_MS 100	/* live media written per batch */
+#define CFG_RELAY_BATCH_MAX_MS	1000
 
 /* limits: what one client or all of them may hold (see README) */
 #define CFG_DEFAULT_CONNECTIONS		256
@@ -174,6 +176,7 @@ struct cfg {
 	char		*log_file;	/* log.file, joined to state_dir;
 					   NULL = stderr (start: the default) */
 	size_t		 relay_queue_bytes; /* CFG_DEFAULT_RELAY_QUEUE */
+	uint32_t	 relay_batch_ms;    /* 0: each tag written at once */
 	struct cfg_limits limits;
 	struct cfg_stream *streams;
 	size_t		 nstreams;

@@ -35,6 +35,18 @@
 
 #define RELAY_CONNECT_TIMEOUT_MS	10000
 #define RELAY_IO_TIMEOUT_MS		10000
+/*
+ * Media goes to a live worker in batches (SRS's merged writes): relay_batch
+ * (100 ms unless set) after the first tag of a batch, or at once when
+ * RELAY_BATCH_BYTES wait.  Every write wakes the worker, and one wake-up
+ * per message (~77/s) was most of a copy relay's CPU; 100 ms is nothing to
+ * a destination that buffers seconds.  The batches of a stream's relays
+ * start with the same tag, so their timers fire in one wake-up of ours.
+ * A worker that has not said it is live, control messages (CONFIG,
+ * SOURCE, EOS) and a starting relay's cache are written at once: the
+ * first byte at a destination is not held back.
+ */
+#define RELAY_BATCH_BYTES		(256 * 1024)
 
 static const char *const relay_states[] = {
 	"starting", "connecting", "live", "backoff", "stopped", "stalled",
@@ -43,6 +55,8 @@ static const char *const relay_states[] = {
 
 static void	relay_spawn(struct relay *);
 static void	relay_flush(struct relay *);
+static void	relay_flush_soon(struct relay *);
+static void	relay_on_batch(evutil_socket_t, short, void *);
 static void	relay_on_drained(struct bufferevent *, void *);
 static void	relay_on_read(struct bufferevent *, void *);
 static void	relay_on_event(struct bufferevent *, short, void *);
@@ -175,6 +189,8 @@ relay_new(struct stream *st, const struct cfg_relay *cr)
 	    (r->timer_ev = evtimer_new(st->srv->base, relay_on_timer, r)) ==
 	    NULL ||
 	    (r->hold_ev = evtimer_new(st->srv->base, relay_on_hold, r)) ==
+	    NULL ||
+	    (r->batch_ev = evtimer_new(st->srv->base, relay_on_batch, r)) ==
 	    NULL) {
 		relay_free(r);
 		goto oom;
@@ -219,6 +235,8 @@ relay_free(struct relay *r)
 		event_free(r->timer_ev);
 	if (r->hold_ev != NULL)
 		event_free(r->hold_ev);
+	if (r->batch_ev != NULL)
+		event_free(r->batch_ev);
 	free(r->slate_image);
 	free(r->slate_audio);
 	if (r->url != NULL)
@@ -382,6 +400,8 @@ relay_send_cache(struct relay *r, const struct source *src)
 		relay_send(r, src->audio_seq);
 	for (i = 0; i < src->ngop; i++)
 		relay_send(r, src->gop[i]);
+	if (r->bev != NULL)
+		relay_flush(r);		/* a starting relay waits for it */
 }
 
 /* A new worker begins with the active source's cache; a held relay's with
@@ -593,12 +613,36 @@ relay_send(struct relay *r, struct tag *t)
 		kill(r->pid, SIGKILL);	/* its stream is out of sync */
 		return;
 	}
-	relay_flush(r);
+	relay_flush_soon(r);
+}
+
+/* Writes now, or arms the batch timer: see RELAY_BATCH_BYTES. */
+static void
+relay_flush_soon(struct relay *r)
+{
+	uint32_t	ms = r->srv->cfg->relay_batch_ms;
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (ms == 0 || r->status.state != IPC_ST_LIVE ||
+	    evbuffer_get_length(bufferevent_get_output(r->bev)) >=
+	    RELAY_BATCH_BYTES)
+		relay_flush(r);
+	else if (!evtimer_pending(r->batch_ev, NULL))
+		evtimer_add(r->batch_ev, &tv);
+}
+
+static void
+relay_on_batch(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay	*r = arg;
+
+	if (r->bev != NULL)
+		relay_flush(r);
 }
 
 /*
  * Writes what is queued now, and arms the write event only while a backlog
- * remains (rare: the worker's reader thread reads all the time).  Letting
+ * remains (rare: a worker reads all the time).  Letting
  * the bufferevent write each message would add and remove the write event,
  * two epoll_ctl calls, per message and relay.  A write error is left to the
  * bufferevent: it reports it to relay_on_event.
@@ -609,6 +653,7 @@ relay_flush(struct relay *r)
 	struct evbuffer	*out = bufferevent_get_output(r->bev);
 	int		 n;
 
+	evtimer_del(r->batch_ev);	/* this write takes the batch along */
 	if (bufferevent_get_enabled(r->bev) & EV_WRITE)
 		return;			/* a backlog: libevent writes it */
 	/* a socket bufferevent freezes its output's front: only it drains */

@@ -52,6 +52,7 @@ struct relay {
 	struct bufferevent	*bev;		/* our end of the socketpair */
 	struct event		*timer_ev;	/* restart backoff / kill grace */
 	struct event		*hold_ev;	/* the grace of a hold */
+	struct event		*batch_ev;	/* writes media batched */
 	uint8_t			 on_loss;	/* enum ipc_on_loss */
 	uint32_t		 grace_ms;
 	char			*slate_image;	/* NULL: black */

@@ -45,7 +45,9 @@
 #define COPY_EOF_CLOSE_MS	500	/* flush budget when orphaned */
 #define COPY_STALL_MS		2000	/* no write progress: stalled */
 #define COPY_TICK_MS		100
-#define COPY_PUMP_BYTES		(64u * 1024)	/* encoded ahead of the socket */
+/* encoded ahead of the socket: a whole batch of the supervisor's
+ * (relay_batch) goes out in one send() */
+#define COPY_PUMP_BYTES		(256u * 1024)
 #define COPY_RECV_BYTES		16384
 
 enum copy_state {
@@ -411,6 +413,21 @@ copy_pump(struct copy *c)
 	}
 }
 
+/* Sends the queue while the socket takes it all: 0, or -1 with errno.
+ * What the socket did not take is sent when it is writable. */
+static int
+copy_send_queued(struct copy *c, uint64_t now)
+{
+	const uint8_t	*p;
+
+	do {
+		copy_pump(c);
+		if (copy_flush(c, now) == -1)
+			return -1;
+	} while (c->q.head != NULL && rtmp_pub_pending(&c->pub, &p) == 0);
+	return 0;
+}
+
 /* Not live: what comes is missed, but the headers are kept. */
 static void
 copy_discard(struct copy *c)
@@ -696,11 +713,19 @@ copy_closing(struct copy *c, uint64_t now)
 	return false;
 }
 
-/* The next thing to wait for, in ms from now. */
+/* The next thing to wait for, in ms from now.  A live session with
+ * nothing unsent waits only for media and the next STATUS: the ticks of
+ * the other states (deadlines, stall checks) would wake an idle relay
+ * ten times a second for nothing. */
 static int
 copy_timeout(const struct copy *c, uint64_t now)
 {
-	uint64_t	until = now + COPY_TICK_MS;
+	const uint8_t	*p;
+	uint64_t	 until = now + COPY_TICK_MS;
+
+	if (c->state == COPY_LIVE && !c->closing && c->q.head == NULL &&
+	    rtmp_pub_pending(&c->pub, &p) == 0)
+		until = report_due(&c->rep);
 
 	if (c->state == COPY_BACKOFF && c->backoff_until_ms < until)
 		until = c->backoff_until_ms;
@@ -734,8 +759,7 @@ copy_step(struct copy *c, uint64_t now)
 		}
 		break;
 	case COPY_LIVE:
-		copy_pump(c);
-		if (copy_flush(c, now) == -1) {
+		if (copy_send_queued(c, now) == -1) {
 			copy_fail_errno(c, "write", errno, now);
 			break;
 		}

@@ -101,6 +101,12 @@ report_send(struct report *r, uint64_t now_ms)
 void
 report_tick(struct report *r, uint64_t now_ms)
 {
-	if (now_ms - r->sent_ms >= 1000)
+	if (now_ms - r->sent_ms >= REPORT_INTERVAL_MS)
 		report_send(r, now_ms);
+}
+
+uint64_t
+report_due(const struct report *r)
+{
+	return r->sent_ms + REPORT_INTERVAL_MS;
 }

@@ -36,8 +36,11 @@ void	report_init(struct report *, int fd, uint64_t now_ms);
 void	report_state(struct report *, uint8_t state, uint64_t now_ms);
 /* Sets the error shown until the next one (msg must be masked). */
 void	report_error(struct report *, uint8_t error_class, const char *msg);
+#define REPORT_INTERVAL_MS	1000
 /* Sends a STATUS when a second has passed since the last one. */
 void	report_tick(struct report *, uint64_t now_ms);
+/* When report_tick sends the next one. */
+uint64_t report_due(const struct report *);
 /* Sends one now; 0 or -1 (the peer is gone; broken is set). */
 int	report_send(struct report *, uint64_t now_ms);
 

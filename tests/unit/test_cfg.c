@@ -53,7 +53,7 @@ static const struct {
 	{ "lisen: 0.0.0.0:1935\n",
 	  "t.yaml:1:1: lisen: unknown key (expected one of: listen, app, "
 	  "state_dir, http, http_token, http_token_file, log, streams, "
-	  "relay_queue, limits, profiles)" },
+	  "relay_queue, relay_batch, limits, profiles)" },
 	{ "log: { level: info, colour: red }\n",
 	  "t.yaml:1:21: log.colour: unknown key (expected one of: level, "
 	  "format, file)" },
@@ -68,6 +68,12 @@ static const struct {
 	{ R1 "      yt: { url: rtmp://x/y, profile: 720p }\n",
 	  "t.yaml:5:39: streams.s1.relays.yt.profile: unknown profile "
 	  "\"720p\"" },
+	{ "relay_batch: 2s\n",
+	  "t.yaml:1:14: relay_batch: duration \"2s\" out of range (0 ms to "
+	  "1000 ms)" },
+	{ "relay_batch: fast\n",
+	  "t.yaml:1:14: relay_batch: expected a duration such as 10s, 500ms "
+	  "or 2m, got \"fast\"" },
 	/* sizes: relay_queue and a relay's queue */
 	{ "relay_queue: 8 MiB\n",
 	  "t.yaml:1:14: relay_queue: expected a size such as 8MiB, 500k or "
@@ -312,7 +318,7 @@ static const struct {
 	{ "\"a\\nb\": 1\n",
 	  "t.yaml:1:1: a?b: unknown key (expected one of: listen, app, "
 	  "state_dir, http, http_token, http_token_file, log, streams, "
-	  "relay_queue, limits, profiles)" },
+	  "relay_queue, relay_batch, limits, profiles)" },
 	{ "app: \"a\\0b\"\n",
 	  "t.yaml:1:6: app: strings must not contain NUL characters" },
 	/* syntax errors keep libyaml's words and position */
@@ -461,9 +467,17 @@ test_queue(void)
 		    "relay_queue defaults to 8 MiB");
 		is_int(cfg->streams[0].relays[0].queue_bytes, 0,
 		    "a relay without queue: follows relay_queue");
+		is_int(cfg->relay_batch_ms, 100, "relay_batch defaults to "
+		    "100 ms");
 		cfg_free(cfg);
 	} else
 		ok(0, "default queue parses: %s", err.msg);
+	if (parse("relay_batch: 0\n" R1 "      a: { url: rtmp://x/y }\n",
+	    NULL, &cfg, &err) == 0) {
+		is_int(cfg->relay_batch_ms, 0, "relay_batch: 0 turns it off");
+		cfg_free(cfg);
+	} else
+		ok(0, "relay_batch: 0 parses: %s", err.msg);
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(yaml, sizeof(yaml), "relay_queue: %s\n" R1
 		    "      a: { url: rtmp://x/y, queue: \"%s\" }\n"
