@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`mirroring key ...` without a running supervisor: add (generated and
 given keys), list (masked, --show, --json), disable/enable, regen, rm;
-file-declared keys cannot be removed; unknown names fail; every
+file-declared keys cannot be removed; a key equal to a stream's
+backup_key is refused without showing it; unknown names fail; every
 sub-command has --help; the database and state dir are private."""
 
 import json
@@ -31,7 +32,10 @@ def key_list(t, *flags):
 def body(t):
     file_key = harness.new_key()
     given = harness.new_key('given')
-    t.write_config({'studio': file_key})
+    backup = harness.new_key('backup')
+    t.write_config({'studio': file_key,
+                    'stage': f'key: {harness.new_key("stage")}\n'
+                             f'backup_key: {backup}'})
 
     r = t.cli('status', '--json')
     t.check(r.returncode == 1 and 'not running' in r.stdout + r.stderr,
@@ -54,6 +58,11 @@ def body(t):
     t.check_eq(r.returncode, 1, 'key add with a 3-char key exit status')
     r = t.cli('key', 'add', 'dup', '--key', given)
     t.check_eq(r.returncode, 1, 'key add of a key already used exit status')
+    r = t.cli('key', 'add', 'thief', '--key', backup)
+    t.check(r.returncode == 1 and 'backup key of stream stage' in r.stderr
+            and backup not in r.stdout + r.stderr,
+            'key add of a stream\'s backup key: exit 1, names the stream, '
+            'does not echo the key', f'exit {r.returncode} {r.stderr!r}')
 
     r = t.cli('key', 'list')
     t.check_eq(r.returncode, 0, 'key list exit status')
@@ -66,7 +75,7 @@ def body(t):
         t.check(k in r.stdout, f'key list --show shows the key of {name}')
 
     keys = key_list(t)
-    t.check_eq(sorted(keys), ['given', 'guest', 'off', 'studio'],
+    t.check_eq(sorted(keys), ['given', 'guest', 'off', 'stage', 'studio'],
                'key list --json names')
     for k in keys.values():
         t.check_eq(sorted(k), ['enabled', 'key', 'last_active', 'name',
