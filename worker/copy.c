@@ -382,21 +382,28 @@ copy_media(struct copy *c, const struct ipc_media *m, bool live)
 		c->rep.frames_out++;
 }
 
-/* One item taken from the queue. */
+/* One message taken from the queue (or straight from fd 3). */
 static void
-copy_item(struct copy *c, const struct msgq_item *it, bool live)
+copy_msg(struct copy *c, uint16_t type, const uint8_t *p, uint32_t len,
+    bool live)
 {
 	struct ipc_media	m;
 	struct ipc_source	s;
 
-	if (it->type == IPC_SOURCE) {
-		if (ipc_source_parse(it->data, it->len, &s) == 0 &&
+	if (type == IPC_SOURCE) {
+		if (ipc_source_parse(p, len, &s) == 0 &&
 		    s.what == IPC_SRC_NEW && live)
 			retime_switch(&c->rt);
 		return;
 	}
-	if (ipc_media_parse(it->data, it->len, &m) == 0)
+	if (ipc_media_parse(p, len, &m) == 0)
 		copy_media(c, &m, live);
+}
+
+static void
+copy_item(struct copy *c, const struct msgq_item *it, bool live)
+{
+	copy_msg(c, it->type, it->data, it->len, live);
 }
 
 /* Encodes queued items while the socket keeps up. */
@@ -601,29 +608,67 @@ copy_check_stall(struct copy *c, uint64_t now)
 
 /* -- IPC --------------------------------------------------------------- */
 
+/* What a MEDIA from fd 3 tells before it is queued: 0, or -1 (rejected,
+ * counted). */
+static int
+copy_on_media(struct copy *c, const uint8_t *p, uint32_t len, uint64_t now)
+{
+	struct ipc_media	m;
+
+	if (ipc_media_parse(p, len, &m) == -1) {
+		if (!c->warned_bad)
+			log_warnx("relay.media_rejected", "stream=%s relay=%s "
+			    "why=\"short MEDIA payload\"", c->cfg.stream,
+			    c->cfg.relay);
+		c->warned_bad = true;
+		c->rep.packets_dropped++;
+		return -1;
+	}
+	if (m.type != TAG_SCRIPT && c->first_media_ms == 0)
+		c->first_media_ms = now;
+	if (m.flags & TAG_F_SEQHDR) {
+		c->seen[copy_track(m.type)] = true;
+		copy_format(c, &m);
+	}
+	return 0;
+}
+
+struct copy_take {
+	struct copy	*c;
+	uint64_t	 now;
+};
+
+/*
+ * A MEDIA goes from the read buffer straight into RTMP chunks when the
+ * queue would only pass it through: live, nothing queued, not dropping,
+ * and the socket keeping up.  That is the steady state, and it saves a
+ * malloc and a copy of every message.
+ */
+static bool
+copy_take_now(void *arg, uint16_t type, const uint8_t *p, uint32_t len)
+{
+	struct copy_take	*t = arg;
+	struct copy		*c = t->c;
+	const uint8_t		*q;
+
+	if (type != IPC_MEDIA || c->state != COPY_LIVE || c->closing ||
+	    c->q.head != NULL || c->q.dropping ||
+	    rtmp_pub_pending(&c->pub, &q) >= COPY_PUMP_BYTES)
+		return false;
+	if (copy_on_media(c, p, len, t->now) == 0)
+		copy_msg(c, type, p, len, true);
+	return true;
+}
+
 static void
 copy_on_ipc(struct copy *c, struct msgq_item *it, uint64_t now)
 {
-	struct ipc_media	m;
 	struct ipc_source	s;
 
 	switch (it->type) {
 	case IPC_MEDIA:
-		if (ipc_media_parse(it->data, it->len, &m) == -1) {
-			if (!c->warned_bad)
-				log_warnx("relay.media_rejected", "stream=%s "
-				    "relay=%s why=\"short MEDIA payload\"",
-				    c->cfg.stream, c->cfg.relay);
-			c->warned_bad = true;
-			c->rep.packets_dropped++;
+		if (copy_on_media(c, it->data, it->len, now) == -1)
 			break;
-		}
-		if (m.type != TAG_SCRIPT && c->first_media_ms == 0)
-			c->first_media_ms = now;
-		if (m.flags & TAG_F_SEQHDR) {
-			c->seen[copy_track(m.type)] = true;
-			copy_format(c, &m);
-		}
 		msgq_push(&c->q, it);
 		return;
 	case IPC_SOURCE:
@@ -655,6 +700,7 @@ static void
 copy_read_ipc(struct copy *c, uint64_t now)
 {
 	struct msgq_item	*list, *it;
+	struct copy_take	 t = { c, now };
 	const char		*why = NULL;
 	int			 rc;
 
@@ -662,7 +708,7 @@ copy_read_ipc(struct copy *c, uint64_t now)
 		c->eof_why = why;
 		return;
 	}
-	rc = msgq_buf_split(&c->in, &list, &why);
+	rc = msgq_buf_split(&c->in, &list, copy_take_now, &t, &why);
 	while ((it = list) != NULL) {
 		list = it->next;
 		copy_on_ipc(c, it, now);

@@ -155,7 +155,8 @@ msgq_buf_fill(struct msgq_buf *b, int fd, const char **why)
 }
 
 int
-msgq_buf_split(struct msgq_buf *b, struct msgq_item **out, const char **why)
+msgq_buf_split(struct msgq_buf *b, struct msgq_item **out, msgq_take_fn *take,
+    void *arg, const char **why)
 {
 	struct msgq_item	**tail = out, *it;
 	struct ipc_hdr		  h;
@@ -182,6 +183,12 @@ msgq_buf_split(struct msgq_buf *b, struct msgq_item **out, const char **why)
 			}
 			goto keep;
 		}
+		if (take != NULL &&
+		    take(arg, h.type, b->buf + off + IPC_HDR_LEN, h.len)) {
+			off += need;
+			continue;
+		}
+		take = NULL;		/* the rest keep their order behind it */
 		if ((it = malloc(sizeof(*it) + h.len)) == NULL) {
 			*why = "out of memory";
 			rc = -1;

@@ -53,11 +53,17 @@ struct msgq_item *msgq_pop(struct msgq *);
 /* One read of what has arrived on fd: 0, or -1 and *why at EOF or on an
  * error.  Blocks when fd does. */
 int		 msgq_buf_fill(struct msgq_buf *, int fd, const char **why);
+/* Offered a complete message in place (p valid during the call only):
+ * true when it took it, false to have it copied into an item. */
+typedef bool	 msgq_take_fn(void *arg, uint16_t type, const uint8_t *p,
+		    uint32_t len);
 /* Splits the complete messages at the start of the buffer into a list
- * (*out, in order) and keeps the partial one.  0, or -1 and *why when the
- * framing is broken (the messages before it are still in *out). */
+ * (*out, in order) and keeps the partial one.  take (may be NULL) is
+ * offered each message first, until it declines one: the rest go into the
+ * list, so what it took comes before all of them.  0, or -1 and *why when
+ * the framing is broken (the messages before it are still in *out). */
 int		 msgq_buf_split(struct msgq_buf *, struct msgq_item **out,
-		    const char **why);
+		    msgq_take_fn *take, void *arg, const char **why);
 void		 msgq_buf_clear(struct msgq_buf *);
 
 /* One message, blocking (the handshake): the item, or NULL and *why. */

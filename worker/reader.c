@@ -62,7 +62,7 @@ reader_main(void *arg)
 	do {
 		if (msgq_buf_fill(&b, rd.fd, &why) == -1)
 			break;
-		rc = msgq_buf_split(&b, &list, &why);
+		rc = msgq_buf_split(&b, &list, NULL, NULL, &why);
 		reader_queue(list);
 	} while (rc == 0);
 	msgq_buf_clear(&b);

@@ -3,7 +3,10 @@
  * while nobody pops (the main thread blocked on a destination) it fills
  * to its budget, drops until a keyframe, and that keyframe replaces the
  * queued media (sequence headers stay), so the destination resumes live;
- * a keyframe larger than the budget still passes an empty queue.
+ * a keyframe larger than the budget still passes an empty queue.  And
+ * msgq_buf_split's take (mirroring-copy's path past the queue): what it
+ * takes comes first, and once it declines one the rest are queued in
+ * order.
  */
 #include <sys/socket.h>
 
@@ -15,6 +18,7 @@
 #include "common/ipc.h"
 #include "common/ipc_msg.h"
 #include "common/tag.h"
+#include "worker/msgq.h"
 #include "worker/reader.h"
 #include "tap.h"
 
@@ -220,6 +224,68 @@ split_across_reads(void)
 	free(p);
 }
 
+static uint32_t	taken[8];
+static size_t	ntaken;
+
+/* Takes MEDIA, declines anything else. */
+static bool
+take_media(void *arg, uint16_t type, const uint8_t *p, uint32_t len)
+{
+	(void)arg;
+	if (type != IPC_MEDIA || len < 6 || ntaken == 8)
+		return false;
+	taken[ntaken++] = (uint32_t)p[2] | (uint32_t)p[3] << 8;
+	return true;
+}
+
+static void
+split_take(void)
+{
+	struct ipc_source	 src = { .what = IPC_SRC_NEW,
+				     .label = { "backup", 6 } };
+	struct msgq_buf		 b = { 0 };
+	struct msgq_item	*list, *it;
+	const char		*why = NULL;
+	uint8_t			 p[4096];
+	size_t			 n = 0;
+	int			 sv[2], i = 0, m;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
+		ok(0, "socketpair");
+		return;
+	}
+	n += pack_media(p + n, TAG_VIDEO, TAG_F_KEYFRAME, 400, 100);
+	n += pack_media(p + n, TAG_AUDIO, 0, 401, 50);
+	m = ipc_source_pack(p + n + IPC_HDR_LEN, 64, &src);
+	ipc_hdr_pack(p + n, IPC_SOURCE, 0, (uint32_t)m, 1);
+	n += IPC_HDR_LEN + (size_t)m;
+	n += pack_media(p + n, TAG_VIDEO, 0, 402, 100);
+	n += pack_media(p + n, TAG_AUDIO, 0, 403, 50) - 10;	/* cut */
+	is_int(write(sv[0], p, n), (long)n, "one write of 4.9 messages");
+	is_int(msgq_buf_fill(&b, sv[1], &why), 0, "one read");
+	is_int(msgq_buf_split(&b, &list, take_media, NULL, &why), 0,
+	    "split with a take");
+	is_int(ntaken, 2, "the two MEDIA before the SOURCE were taken");
+	is_int(taken[0], 400, "first the keyframe");
+	is_int(taken[1], 401, "then the audio");
+	while ((it = list) != NULL) {
+		list = it->next;
+		if (i == 0)
+			is_int(it->type, IPC_SOURCE, "the SOURCE is queued");
+		else
+			ok(it->type == IPC_MEDIA && it->data[2] == (uint8_t)402,
+			    "the MEDIA after it is queued behind it, not "
+			    "taken");
+		i++;
+		free(it);
+	}
+	is_int(i, 2, "two items queued");
+	is_int(b.len, IPC_HDR_LEN + 50 - 10, "the cut message stays");
+	msgq_buf_clear(&b);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int
 main(void)
 {
@@ -268,6 +334,7 @@ main(void)
 	/* a message split across reads, the next one after it in the same
 	 * write; and one larger than the reader's read size */
 	split_across_reads();
+	split_take();
 
 	close(fd);
 	wait_for(eof_seen, "EOF seen");
