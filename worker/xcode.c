@@ -41,6 +41,7 @@ struct xtrack {
 	AVFrame		*frame;		/* decoded */
 	int64_t		 base_ms;	/* output time of slot/sample 0 */
 	int64_t		 next;		/* next slot (video), sample (audio) */
+	int64_t		 fresh;		/* encoder pts below: a dead session's */
 	int64_t		 t0_ms;		/* video: source time of slot 0 */
 	int64_t		 last_in_ms;	/* last source time */
 	bool		 have_last;
@@ -415,6 +416,13 @@ xcode_drain_enc(struct xcode *x, int t)
 			av_packet_free(&pkt);
 			return;
 		}
+		if (pkt->pts != AV_NOPTS_VALUE && pkt->pts < tr->fresh) {
+			/* held in the encoder's delay when the destination
+			 * went away: it belongs before the gap, not after */
+			av_packet_free(&pkt);
+			x->dropped++;
+			continue;
+		}
 		av_packet_rescale_ts(pkt, tr->enc->time_base, ms_tb);
 		pkt->pts += tr->base_ms;
 		pkt->dts += tr->base_ms;
@@ -632,6 +640,7 @@ xcode_video(struct xcode *x, AVFrame *in, int64_t pts)
 	if (tr->base_ms == INT64_MIN) {
 		tr->base_ms = tr->t0_ms = pts;
 		tr->next = 0;
+		tr->fresh = INT64_MIN;
 	}
 	if (xcode_lagging(x, pts)) {
 		x->dropped++;
@@ -746,6 +755,7 @@ xcode_audio(struct xcode *x, AVFrame *in, int64_t pts)
 	if (tr->base_ms == INT64_MIN) {
 		tr->base_ms = pts;
 		tr->next = 0;
+		tr->fresh = INT64_MIN;
 		tr->expect_us = pts * 1000;
 	}
 	if (x->audio_resync) {
@@ -978,11 +988,18 @@ out:
 void
 xcode_resume(struct xcode *x)
 {
+	int	t;
+
 	if (x == NULL)
 		return;
 	x->need_key = x->force_key = x->resumed = x->audio_resync = true;
 	x->hold_audio = x->tr[INPUT_VIDEO].enc != NULL &&
 	    x->tr[INPUT_AUDIO].enc != NULL;
+	/* what the encoders still hold was meant for the session that
+	 * failed; every frame from now on gets a pts of next or later */
+	for (t = 0; t < INPUT_NTRACKS; t++)
+		x->tr[t].fresh = x->tr[t].base_ms == INT64_MIN ? INT64_MIN :
+		    x->tr[t].next;
 	x->anchored = false;
 	/* the input's gap is ours (not live), not a jump of the source's
 	 * clock: both tracks keep their offsets, so they keep the gap alike */

@@ -856,14 +856,18 @@ def log_time(fields):
 
 def tcp_listening(port):
     """True when something listens on 127.0.0.1:port, seen in /proc so
-    that ffmpeg -listen's single connection is not used up."""
+    that ffmpeg -listen's single connection is not used up.  A connection
+    it accepted on port counts too: ffmpeg -listen closes its listening
+    socket on the first accept, which a reconnecting relay can make within
+    one poll of ours."""
     want = f':{port:04X}'
     for name in ('/proc/net/tcp', '/proc/net/tcp6'):
         try:
             with open(name) as f:
                 for line in f.readlines()[1:]:
                     cols = line.split()
-                    if cols[1].endswith(want) and cols[3] == '0A':
+                    # 0A: listening, 01: established
+                    if cols[1].endswith(want) and cols[3] in ('0A', '01'):
                         return True
         except OSError:
             pass
