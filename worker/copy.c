@@ -608,10 +608,11 @@ copy_check_stall(struct copy *c, uint64_t now)
 
 /* -- IPC --------------------------------------------------------------- */
 
-/* What a MEDIA from fd 3 tells before it is queued: 0, or -1 (rejected,
- * counted). */
+/* What a MEDIA from fd 3 tells before it is queued: 0 and the parsed
+ * *out, or -1 (rejected, counted). */
 static int
-copy_on_media(struct copy *c, const uint8_t *p, uint32_t len, uint64_t now)
+copy_on_media(struct copy *c, const uint8_t *p, uint32_t len, uint64_t now,
+    struct ipc_media *out)
 {
 	struct ipc_media	m;
 
@@ -630,6 +631,7 @@ copy_on_media(struct copy *c, const uint8_t *p, uint32_t len, uint64_t now)
 		c->seen[copy_track(m.type)] = true;
 		copy_format(c, &m);
 	}
+	*out = m;
 	return 0;
 }
 
@@ -640,8 +642,8 @@ struct copy_take {
 
 /*
  * A MEDIA goes from the read buffer straight into RTMP chunks when the
- * queue would only pass it through: live, nothing queued, not dropping,
- * and the socket keeping up.  That is the steady state, and it saves a
+ * queue would only pass it through (msgq_would_pass), the session is live
+ * and the socket keeps up.  That is the steady state, and it saves a
  * malloc and a copy of every message.
  */
 static bool
@@ -649,14 +651,15 @@ copy_take_now(void *arg, uint16_t type, const uint8_t *p, uint32_t len)
 {
 	struct copy_take	*t = arg;
 	struct copy		*c = t->c;
+	struct ipc_media	 m;
 	const uint8_t		*q;
 
 	if (type != IPC_MEDIA || c->state != COPY_LIVE || c->closing ||
-	    c->q.head != NULL || c->q.dropping ||
+	    !msgq_would_pass(&c->q) ||
 	    rtmp_pub_pending(&c->pub, &q) >= COPY_PUMP_BYTES)
 		return false;
-	if (copy_on_media(c, p, len, t->now) == 0)
-		copy_msg(c, type, p, len, true);
+	if (copy_on_media(c, p, len, t->now, &m) == 0)
+		copy_media(c, &m, true);
 	return true;
 }
 
@@ -664,10 +667,11 @@ static void
 copy_on_ipc(struct copy *c, struct msgq_item *it, uint64_t now)
 {
 	struct ipc_source	s;
+	struct ipc_media	m;
 
 	switch (it->type) {
 	case IPC_MEDIA:
-		if (copy_on_media(c, it->data, it->len, now) == -1)
+		if (copy_on_media(c, it->data, it->len, now, &m) == -1)
 			break;
 		msgq_push(&c->q, it);
 		return;

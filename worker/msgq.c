@@ -83,6 +83,14 @@ msgq_admit(struct msgq *q, const struct msgq_item *it)
 }
 
 bool
+msgq_would_pass(const struct msgq *q)
+{
+	/* an empty queue is under any budget: msgq_admit takes every tag
+	 * unless it drops until a keyframe */
+	return q->head == NULL && !q->dropping;
+}
+
+bool
 msgq_push(struct msgq *q, struct msgq_item *it)
 {
 	it->next = NULL;

@@ -47,6 +47,10 @@ void		 msgq_clear(struct msgq *);
  * True when queued.
  */
 bool		 msgq_push(struct msgq *, struct msgq_item *);
+/* True when msgq_push would admit any MEDIA and pop it next: nothing is
+ * queued and the queue is not dropping until a keyframe.  A consumer may
+ * then take the message as it comes, with no item. */
+bool		 msgq_would_pass(const struct msgq *);
 /* The oldest item (the caller frees it), or NULL. */
 struct msgq_item *msgq_pop(struct msgq *);
 

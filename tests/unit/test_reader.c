@@ -6,7 +6,7 @@
  * a keyframe larger than the budget still passes an empty queue.  And
  * msgq_buf_split's take (mirroring-copy's path past the queue): what it
  * takes comes first, and once it declines one the rest are queued in
- * order.
+ * order; msgq_would_pass, which tells mirroring-copy when it may take.
  */
 #include <sys/socket.h>
 
@@ -286,6 +286,46 @@ split_take(void)
 	close(sv[1]);
 }
 
+/* A queue item of one MEDIA: the payload of pack_media. */
+static struct msgq_item *
+media_item(uint8_t flags, uint32_t ts, size_t len)
+{
+	uint8_t			 p[IPC_HDR_LEN + 600];
+	struct msgq_item	*it = malloc(sizeof(*it) + len);
+
+	pack_media(p, TAG_VIDEO, flags, ts, len);
+	it->type = IPC_MEDIA;
+	it->len = (uint32_t)len;
+	memcpy(it->data, p + IPC_HDR_LEN, len);
+	return it;
+}
+
+/* msgq_would_pass says yes exactly when msgq_push would admit any tag and
+ * it would be the next popped: empty, and not dropping to a keyframe. */
+static void
+would_pass(void)
+{
+	struct msgq		 q;
+	struct msgq_item	*it;
+
+	msgq_init(&q, BUDGET);
+	ok(msgq_would_pass(&q), "would_pass: an empty queue passes");
+	ok(msgq_push(&q, media_item(0, 1, 600)), "a frame is queued");
+	ok(!msgq_would_pass(&q), "would_pass: not past a queued frame");
+	ok(msgq_push(&q, media_item(0, 2, 600)), "the budget's last frame");
+	ok(!msgq_push(&q, media_item(0, 3, 600)), "past the budget: dropped");
+	while ((it = msgq_pop(&q)) != NULL)
+		free(it);
+	ok(!msgq_would_pass(&q), "would_pass: not while dropping, though "
+	    "empty");
+	ok(!msgq_push(&q, media_item(0, 4, 100)), "and push drops a frame");
+	ok(msgq_push(&q, media_item(TAG_F_KEYFRAME, 5, 100)),
+	    "a keyframe ends the dropping");
+	free(msgq_pop(&q));
+	ok(msgq_would_pass(&q), "would_pass: empty and not dropping again");
+	msgq_clear(&q);
+}
+
 int
 main(void)
 {
@@ -335,6 +375,7 @@ main(void)
 	 * write; and one larger than the reader's read size */
 	split_across_reads();
 	split_take();
+	would_pass();
 
 	close(fd);
 	wait_for(eof_seen, "EOF seen");
