@@ -42,11 +42,11 @@
  * per message (~77/s) was most of a copy relay's CPU; 100 ms is nothing to
  * a destination that buffers seconds.  The batches of a stream's relays
  * start with the same tag, so their timers fire in one wake-up of ours.
- * Only mirroring-copy's relays are batched: what it saves was measured
- * there, and a transcoding worker's CPU is its encoders.  A worker that
- * has not said it is live, control messages (CONFIG,
- * SOURCE, EOS) and a starting relay's cache are written at once: the
- * first byte at a destination is not held back.
+ * mirroring-worker saves two wake-ups per message (its reader thread and
+ * its main thread).  A worker that has not said it is live (or is
+ * holding), control messages (CONFIG, SOURCE, EOS) and a starting relay's
+ * cache are written at once: the first byte at a destination is not held
+ * back.
  */
 #define RELAY_BATCH_BYTES		(256 * 1024)
 
@@ -555,7 +555,6 @@ relay_spawn(struct relay *r)
 		relay_exec(sv[1], path, argv, self, deathsig);
 	close(sv[1]);
 	r->pid = pid;
-	r->lean = lean;
 	evutil_make_socket_nonblocking(sv[0]);
 	if ((r->bev = bufferevent_socket_new(r->srv->base, sv[0],
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
@@ -626,7 +625,7 @@ relay_flush_soon(struct relay *r)
 	uint32_t	ms = r->srv->cfg->relay_batch_ms;
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	if (ms == 0 || !r->lean || r->status.state != IPC_ST_LIVE ||
+	if (ms == 0 || r->status.state != IPC_ST_LIVE ||
 	    evbuffer_get_length(bufferevent_get_output(r->bev)) >=
 	    RELAY_BATCH_BYTES)
 		relay_flush(r);

@@ -64,7 +64,6 @@ struct relay {
 	bool			 hello;		/* worker said HELLO */
 	unsigned		 attempts;	/* workers spawned */
 	uint32_t		 backoff_ms;
-	bool			 lean;		/* mirroring-copy: batched */
 	uint64_t		 spawned_ms;
 	uint64_t		 status_ms;	/* last STATUS (or spawn) */
 	uint64_t		 stats_ms;	/* last relay.stats line */
