@@ -37,6 +37,7 @@
 #include "worker/contract.h"
 #include "worker/msgq.h"
 #include "worker/report.h"
+#include "worker/resolve.h"
 #include "worker/retime.h"
 #include "worker/rtmp_pub.h"
 
@@ -45,6 +46,7 @@
 #define COPY_EOF_CLOSE_MS	500	/* flush budget when orphaned */
 #define COPY_STALL_MS		2000	/* no write progress: stalled */
 #define COPY_TICK_MS		100
+#define COPY_RESOLVE_TICK_MS	10	/* polls a name lookup */
 /* encoded ahead of the socket: a whole batch of the supervisor's
  * (relay_batch) goes out in one send() */
 #define COPY_PUMP_BYTES		(256u * 1024)
@@ -91,6 +93,10 @@ struct copy {
 	/* the destination session */
 	enum copy_state		 state;
 	int			 sock;		/* -1: none */
+	struct resolve		 res;		/* the host's addresses */
+	bool			 resolving;	/* res still looking */
+	const struct addrinfo	*ai_next;	/* to try if this one fails */
+	int			 ai_err;	/* the last address's error */
 	bool			 tcp_pending;	/* connect in progress */
 	struct rtmp_pub		 pub;
 	struct retime		 rt;
@@ -251,6 +257,9 @@ copy_close_sock(struct copy *c)
 		close(c->sock);
 	c->sock = -1;
 	c->tcp_pending = false;
+	resolve_clear(&c->res);
+	c->resolving = false;
+	c->ai_next = NULL;
 	rtmp_pub_clear(&c->pub);
 	c->bytes_prev += c->sess_bytes;
 	c->sess_bytes = 0;
@@ -459,12 +468,68 @@ copy_ready(const struct copy *c, uint64_t now)
 	return (v || a) && now - c->first_media_ms >= COPY_TRACK_WAIT_MS;
 }
 
+/*
+ * Connects to the next of the host's addresses (in getaddrinfo's order),
+ * going on to the one after while connect fails at once; the last
+ * failure fails the attempt.  All within the attempt's deadline.
+ */
+static void
+copy_try_addr(struct copy *c, uint64_t now)
+{
+	const struct addrinfo	*ai;
+	int			 one = 1;
+
+	while ((ai = c->ai_next) != NULL) {
+		c->ai_next = ai->ai_next;
+		if (c->sock != -1)
+			close(c->sock);
+		c->sock = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (c->sock == -1) {
+			c->ai_err = errno;
+			continue;
+		}
+		/* commands and small frames go out at once, not after an
+		 * ACK */
+		(void)setsockopt(c->sock, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		if (connect(c->sock, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS) {
+			c->tcp_pending = true;
+			return;
+		}
+		c->ai_err = errno;
+	}
+	copy_fail_errno(c, "connect", c->ai_err, now);
+}
+
+/* The name lookup of this attempt: on to connect when it answers. */
+static void
+copy_resolve_step(struct copy *c, uint64_t now)
+{
+	const struct addrinfo	*ai;
+	const char		*why;
+	char			 msg[512];	/* copy_fail cuts it */
+
+	switch (resolve_poll(&c->res, &ai, &why)) {
+	case 0:
+		return;
+	case -1:
+		snprintf(msg, sizeof(msg), "name lookup of %s: %s",
+		    c->url.host, why);
+		copy_fail(c, IPC_ERR_NETWORK, "connect", msg, now);
+		return;
+	}
+	c->resolving = false;
+	c->ai_next = ai;
+	c->ai_err = EHOSTUNREACH;
+	copy_try_addr(c, now);
+}
+
 static void
 copy_connect(struct copy *c, uint64_t now)
 {
-	struct addrinfo	 hints = { .ai_family = AF_UNSPEC,
-	    .ai_socktype = SOCK_STREAM }, *ai;
-	int		 one = 1, rc;
+	const char	*why;
 
 	c->attempts++;
 	log_info("relay.connecting", "stream=%s relay=%s url=%s attempt=%u",
@@ -472,29 +537,14 @@ copy_connect(struct copy *c, uint64_t now)
 	report_state(&c->rep, IPC_ST_CONNECTING, now);
 	c->state = COPY_CONNECTING;
 	c->deadline_ms = now + c->cfg.connect_timeout_ms;
-	/* blocks for a name lookup; numeric hosts return at once */
-	if ((rc = getaddrinfo(c->url.host, c->url.port, &hints, &ai)) != 0) {
-		copy_fail(c, IPC_ERR_NETWORK, "connect", gai_strerror(rc),
-		    util_mono_ms());
+	/* a host name is looked up off the loop (resolve.c): a resolver
+	 * that does not answer costs this attempt, not our STATUS */
+	if (resolve_start(&c->res, c->url.host, c->url.port, &why) == -1) {
+		copy_fail(c, IPC_ERR_NETWORK, "connect", why, now);
 		return;
 	}
-	c->sock = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
-	if (c->sock == -1) {
-		freeaddrinfo(ai);
-		copy_fail_errno(c, "connect", errno, now);
-		return;
-	}
-	/* commands and small frames go out at once, not after an ACK */
-	(void)setsockopt(c->sock, IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one));
-	rc = connect(c->sock, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	if (rc == -1 && errno != EINPROGRESS) {
-		copy_fail_errno(c, "connect", errno, now);
-		return;
-	}
-	c->tcp_pending = true;
+	c->resolving = true;
+	copy_resolve_step(c, now);	/* an address is answered at once */
 }
 
 /* TCP is up: the RTMP handshake starts. */
@@ -508,7 +558,9 @@ copy_on_connected(struct copy *c, uint64_t now)
 	if (getsockopt(c->sock, SOL_SOCKET, SO_ERROR, &err, &sl) == -1)
 		err = errno;
 	if (err != 0) {
-		copy_fail_errno(c, "connect", err, now);
+		c->tcp_pending = false;
+		c->ai_err = err;
+		copy_try_addr(c, now);	/* the next address, if any */
 		return;
 	}
 	c->tcp_pending = false;
@@ -779,6 +831,8 @@ copy_timeout(const struct copy *c, uint64_t now)
 
 	if (c->state == COPY_BACKOFF && c->backoff_until_ms < until)
 		until = c->backoff_until_ms;
+	if (c->resolving && now + COPY_RESOLVE_TICK_MS < until)
+		until = now + COPY_RESOLVE_TICK_MS;
 	return until > now ? (int)(until - now) : 0;
 }
 
@@ -798,13 +852,21 @@ copy_step(struct copy *c, uint64_t now)
 			copy_connect(c, now);
 		break;
 	case COPY_CONNECTING:
-		if (!c->tcp_pending && copy_flush(c, now) == -1)
+		if (c->resolving)
+			copy_resolve_step(c, now);
+		else if (c->sock != -1 && !c->tcp_pending &&
+		    copy_flush(c, now) == -1)
 			copy_fail_errno(c, "connect", errno, now);
-		else if (now >= c->deadline_ms) {
-			char	why[64];
+		if (c->state == COPY_CONNECTING && now >= c->deadline_ms) {
+			char	why[512];
 
-			snprintf(why, sizeof(why), "timed out after %u ms",
-			    c->cfg.connect_timeout_ms);
+			if (c->resolving)
+				snprintf(why, sizeof(why), "name lookup of %s "
+				    "timed out after %u ms", c->url.host,
+				    c->cfg.connect_timeout_ms);
+			else
+				snprintf(why, sizeof(why), "timed out after "
+				    "%u ms", c->cfg.connect_timeout_ms);
 			copy_fail(c, IPC_ERR_NETWORK, "connect", why, now);
 		}
 		break;

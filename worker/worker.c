@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -36,11 +37,13 @@
 #include "worker/output.h"
 #include "worker/reader.h"
 #include "worker/report.h"
+#include "worker/resolve.h"
 #include "worker/worker.h"
 #include "worker/xcode.h"
 
 #define WORKER_TRACK_WAIT_MS	2000	/* for the second sequence header */
 #define WORKER_HEALTHY_MS	60000	/* live this long: backoff resets */
+#define WORKER_RESOLVE_TICK_MS	10	/* polls a name lookup */
 #define WORKER_EOF_CLOSE_MS	500	/* trailer budget when orphaned */
 
 #define WORKER_STALL_MS	2000	/* a write blocked this long: stalled */
@@ -52,6 +55,7 @@ struct worker {
 	struct report		 rep;
 	struct xcode		*xc;		/* NULL: profile copy */
 	struct hold		 hold;		/* slate and switches */
+	struct resolve		 res;		/* the destination's host */
 	int			 exit_code;	/* set: leave the loop */
 	int			 fd;
 	size_t			 queue_bytes;	/* the reader's budget */
@@ -255,13 +259,25 @@ worker_classify(const struct worker *w, int err, bool opening)
 	return IPC_ERR_REFUSED;
 }
 
+/* The attempt or the session failed: backoff, then the next attempt.
+ * msg is scrubbed of secrets in place. */
+static void
+worker_fail_msg(struct worker *w, uint8_t cls, char *msg, uint64_t now)
+{
+	uint32_t	delay;
+
+	delay = contract_failed(&w->rep, &w->cfg, &w->backoff_ms, w->live &&
+	    now - w->live_since_ms >= WORKER_HEALTHY_MS, cls, msg, now);
+	w->live = false;
+	w->in_backoff = true;
+	w->backoff_until_ms = now + delay;
+}
+
 static void
 worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 {
 	char		 msg[IPC_STATUS_ERR_MAX + sizeof(W.av_msg)];
 	int64_t		 n;
-	uint8_t		 cls;
-	uint32_t	 delay;
 
 	w->closing = true;
 	output_close(&w->out, false, 1000, &n);
@@ -269,7 +285,6 @@ worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 	w->closing = false;
 	if (reader_eof(NULL) || (opening && reader_eos()))
 		return;		/* not a failure: we are stopping */
-	cls = worker_classify(w, err, opening);
 	if (w->timed_out)
 		snprintf(msg, sizeof(msg), "%s timed out after %u ms",
 		    opening ? "connect" : "write", opening ?
@@ -278,11 +293,63 @@ worker_fail(struct worker *w, int err, bool opening, uint64_t now)
 		snprintf(msg, sizeof(msg), "%s: %s%s%s",
 		    opening ? "connect" : "write", av_err2str(err),
 		    w->av_msg[0] != '\0' ? ": " : "", w->av_msg);
-	delay = contract_failed(&w->rep, &w->cfg, &w->backoff_ms, w->live &&
-	    now - w->live_since_ms >= WORKER_HEALTHY_MS, cls, msg, now);
-	w->live = false;
-	w->in_backoff = true;
-	w->backoff_until_ms = now + delay;
+	worker_fail_msg(w, worker_classify(w, err, opening), msg, now);
+}
+
+/*
+ * Looks the destination's host up before libav does, off this thread
+ * (resolve.c): libav's lookup blocks with no interrupt callback, so a
+ * resolver that does not answer would silence our STATUS until the
+ * supervisor killed us.  Here it fails the attempt at the connect
+ * deadline, reporting all along.  libav then looks the name up again,
+ * answered by then from the resolver's cache.  0: go on and connect; -1:
+ * not now (failed, or we are stopping).
+ */
+static int
+worker_resolve(struct worker *w, uint64_t now)
+{
+	const struct timespec	 tick = { 0, WORKER_RESOLVE_TICK_MS * 1000000L };
+	const struct addrinfo	*ai;
+	const char		*why;
+	char			 host[256], port[16], msg[512];
+	uint64_t		 deadline = now + w->cfg.connect_timeout_ms;
+	int			 p = -1, rc;
+
+	if (output_url_kind(w->cfg.url) == OUTPUT_FILE)
+		return 0;
+	host[0] = '\0';
+	av_url_split(NULL, 0, NULL, 0, host, sizeof(host), &p, NULL, 0,
+	    w->cfg.url);
+	if (host[0] == '\0')
+		return 0;	/* libav says what is wrong with the URL */
+	snprintf(port, sizeof(port), "%d", p > 0 ? p : 0);
+	if (resolve_start(&w->res, host, port, &why) == -1)
+		rc = -1;
+	else {
+		while ((rc = resolve_poll(&w->res, &ai, &why)) == 0) {
+			now = util_mono_ms();
+			if (reader_eof(NULL) || reader_eos()) {
+				resolve_clear(&w->res);
+				return -1;	/* stopping */
+			}
+			if (now >= deadline)
+				break;		/* rc 0: timed out */
+			worker_count_drops(w);	/* they pile up meanwhile */
+			report_tick(&w->rep, now);
+			nanosleep(&tick, NULL);
+		}
+		resolve_clear(&w->res);
+	}
+	if (rc == 1)
+		return 0;
+	if (rc == 0)
+		snprintf(msg, sizeof(msg), "connect: name lookup of %s timed "
+		    "out after %u ms", host, w->cfg.connect_timeout_ms);
+	else
+		snprintf(msg, sizeof(msg), "connect: name lookup of %s: %s",
+		    host, why);
+	worker_fail_msg(w, IPC_ERR_NETWORK, msg, util_mono_ms());
+	return -1;
 }
 
 /* What the session sends on track t: "h264", "opus", or "none". */
@@ -314,6 +381,8 @@ worker_connect(struct worker *w, uint64_t now)
 	report_state(&w->rep, IPC_ST_CONNECTING, now);
 	w->av_msg[0] = '\0';
 	w->timed_out = false;
+	if (worker_resolve(w, now) == -1)
+		return;
 	if (worker_xcode_prepare(w) == -1)
 		return;
 	w->connecting = true;
