@@ -240,14 +240,12 @@ class Test:
             f.write('\n'.join(lines) + '\n')
         return self.conf
 
-    def start(self, env=None, wrap=()):
-        """Starts the supervisor (its argv after the wrap command's, which
-        must exec it) and waits until it listens (this one: a restarted
-        supervisor appends to the same log)."""
+    def start(self, env=None):
+        """Starts the supervisor and waits until it listens (this one: a
+        restarted supervisor appends to the same log)."""
         since = self.mark()
         self.log_file = open(self.log_path, 'ab')
-        self.sup = subprocess.Popen([*wrap, MIRRORING, 'run', '-c',
-                                     self.conf],
+        self.sup = subprocess.Popen([MIRRORING, 'run', '-c', self.conf],
                                     stdin=subprocess.DEVNULL,
                                     stdout=self.log_file,
                                     stderr=self.log_file,

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Destinations named by host name, with a resolver that never answers.
 
-The supervisor runs in a mount namespace of its own (unshare -m) whose
-/etc/hosts names the sinks and whose /etc/resolv.conf points at a UDP
-socket of this test that reads queries and answers none.  A copy relay
+The test runs in user, network and mount namespaces of its own (unshare
+-r -n -m: no root needed, nothing of the machine's touched), where
+/etc/hosts names the sinks and /etc/resolv.conf points at a UDP socket of
+this test on 127.0.0.2:53 that reads queries and answers none.  A copy relay
 (mirroring-copy) and an SRT relay (mirroring-worker) to names in
 /etc/hosts deliver the stream (the copy relay's name has ::1 first, where
 nothing listens: mirroring-copy goes on to 127.0.0.1 within the same
@@ -16,14 +17,16 @@ connecting past those 5 s.  Before the lookups ran off the workers'
 loops, a hung resolver silenced a worker until the supervisor killed it.
 """
 
+import fcntl
 import os
 import socket
+import struct
 import subprocess
+import sys
 import threading
 import time
 
 import harness
-from harness import Skip
 
 MEDIA_S = 16
 HUNG = ('hung', 'hungw')
@@ -31,15 +34,42 @@ NAMED_HOST, HUNG_HOST = 'sink.mirroring.test', 'hangs.mirroring.test'
 SRT_HOST = 'srt-sink.mirroring.test'
 
 
-def need_unshare(t):
-    probe = os.path.join(t.dir, 'probe')
-    open(probe, 'w').close()
-    r = subprocess.run(['unshare', '-m', '--propagation', 'private', 'sh',
-                        '-c', f'mount --bind /dev/null {probe}'],
-                       capture_output=True, text=True)
+NS_ENV = 'MIRRORING_TEST_IN_NS'
+UNSHARE = ['unshare', '-r', '-n', '-m', '--propagation', 'private']
+
+
+def enter_namespaces():
+    """Runs this test again (same pid: unshare execs) in new user, network
+    and mount namespaces; returns when already in them."""
+    if os.environ.get(NS_ENV) == '1':
+        return
+    r = subprocess.run([*UNSHARE, 'true'], capture_output=True, text=True)
     if r.returncode != 0:
-        raise Skip(f'cannot bind-mount in a mount namespace (unshare -m): '
-                   f'{r.stderr.strip()}')
+        print(f'SKIP relay_dns: cannot create namespaces (unshare -r -n '
+              f'-m): {r.stderr.strip()}')
+        sys.exit(harness.SKIP)
+    os.environ[NS_ENV] = '1'
+    os.execvp(UNSHARE[0], [*UNSHARE, sys.executable, *sys.argv])
+
+
+def loopback_up():
+    """A new network namespace has lo down: SIOCGIFFLAGS, then SIOCSIFFLAGS
+    with IFF_UP."""
+    with socket.socket() as s:
+        ifr = struct.pack('16sH', b'lo', 0)
+        flags = struct.unpack('16sH', fcntl.ioctl(s, 0x8913, ifr))[1]
+        fcntl.ioctl(s, 0x8914, struct.pack('16sH', b'lo', flags | 1))
+
+
+def bind_over(path, text, t):
+    """path (/etc/...) shows text in this mount namespace."""
+    mine = os.path.join(t.dir, os.path.basename(path))
+    with open(mine, 'w') as f:
+        f.write(text)
+    r = subprocess.run(['mount', '--bind', mine, path], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        t.fail(f'mount --bind {mine} {path}: {r.stderr.strip()}')
 
 
 class SilentDNS:
@@ -66,17 +96,14 @@ class SilentDNS:
 
 
 def body(t):
-    need_unshare(t)
+    loopback_up()
+    bind_over('/etc/resolv.conf', 'nameserver 127.0.0.2\n'
+              'options timeout:30 attempts:1\n', t)
+    bind_over('/etc/hosts', f'::1 {NAMED_HOST}\n127.0.0.1 localhost '
+              f'{NAMED_HOST} {SRT_HOST}\n', t)
+    dns = SilentDNS()
     media, counts, key = harness.relay_source(t, MEDIA_S)
     skey = harness.new_key('sinkkey')
-    dns = SilentDNS()
-    rc = os.path.join(t.dir, 'resolv.conf')
-    with open(rc, 'w') as f:
-        f.write('nameserver 127.0.0.2\noptions timeout:30 attempts:1\n')
-    hosts = os.path.join(t.dir, 'hosts')
-    with open(hosts, 'w') as f:
-        f.write(f'::1 {NAMED_HOST}\n127.0.0.1 localhost {NAMED_HOST} '
-                f'{SRT_HOST}\n')
     rtmp_port, srt_port = harness.free_port(), harness.free_port()
     out = {'named': os.path.join(t.dir, 'named.flv'),
            'namedw': os.path.join(t.dir, 'namedw.ts')}
@@ -90,16 +117,12 @@ relays:
     sinks = [harness.start_rtmp_sink(t, 'rtmp_sink', rtmp_port, skey,
                                      out['named']),
              harness.start_srt_sink(t, 'srt_sink', srt_port, out['namedw'])]
-    wrap = ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
-            'mount --bind "$1" /etc/resolv.conf && '
-            'mount --bind "$2" /etc/hosts && shift 2 && exec "$@"',
-            'sh', rc, hosts]
-    order = subprocess.run([*wrap, 'getent', 'ahosts', NAMED_HOST],
+    order = subprocess.run(['getent', 'ahosts', NAMED_HOST],
                            capture_output=True, text=True).stdout.split()
     print(f'{NAMED_HOST} in the namespace: {order}')
     t.check(order[:1] == ['::1'], f'{NAMED_HOST} resolves to ::1 first '
             '(so the copy relay must try the next address)')
-    t.start(wrap=wrap)
+    t.start()
     mark = t.mark()
     pub = t.publish_ffmpeg('ffmpeg', key, media)
     seen = {}
@@ -167,4 +190,5 @@ relays:
 
 
 if __name__ == '__main__':
+    enter_namespaces()
     harness.run('relay_dns', body)
