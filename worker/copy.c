@@ -93,8 +93,8 @@ struct copy {
 	/* the destination session */
 	enum copy_state		 state;
 	int			 sock;		/* -1: none */
+	/* connecting with no socket yet: res is still looking */
 	struct resolve		 res;		/* the host's addresses */
-	bool			 resolving;	/* res still looking */
 	const struct addrinfo	*ai_next;	/* to try if this one fails */
 	int			 ai_err;	/* the last address's error */
 	bool			 tcp_pending;	/* connect in progress */
@@ -258,7 +258,6 @@ copy_close_sock(struct copy *c)
 	c->sock = -1;
 	c->tcp_pending = false;
 	resolve_clear(&c->res);
-	c->resolving = false;
 	c->ai_next = NULL;
 	rtmp_pub_clear(&c->pub);
 	c->bytes_prev += c->sess_bytes;
@@ -391,28 +390,21 @@ copy_media(struct copy *c, const struct ipc_media *m, bool live)
 		c->rep.frames_out++;
 }
 
-/* One message taken from the queue (or straight from fd 3). */
+/* One item taken from the queue. */
 static void
-copy_msg(struct copy *c, uint16_t type, const uint8_t *p, uint32_t len,
-    bool live)
+copy_item(struct copy *c, const struct msgq_item *it, bool live)
 {
 	struct ipc_media	m;
 	struct ipc_source	s;
 
-	if (type == IPC_SOURCE) {
-		if (ipc_source_parse(p, len, &s) == 0 &&
+	if (it->type == IPC_SOURCE) {
+		if (ipc_source_parse(it->data, it->len, &s) == 0 &&
 		    s.what == IPC_SRC_NEW && live)
 			retime_switch(&c->rt);
 		return;
 	}
-	if (ipc_media_parse(p, len, &m) == 0)
+	if (ipc_media_parse(it->data, it->len, &m) == 0)
 		copy_media(c, &m, live);
-}
-
-static void
-copy_item(struct copy *c, const struct msgq_item *it, bool live)
-{
-	copy_msg(c, it->type, it->data, it->len, live);
 }
 
 /* Encodes queued items while the socket keeps up. */
@@ -457,6 +449,14 @@ copy_discard(struct copy *c)
 }
 
 /* -- the session ----------------------------------------------------- */
+
+/* The attempt's name lookup is still out: copy_try_addr makes a socket as
+ * soon as it answers, or fails the attempt. */
+static bool
+copy_resolving(const struct copy *c)
+{
+	return c->state == COPY_CONNECTING && c->sock == -1;
+}
 
 static bool
 copy_ready(const struct copy *c, uint64_t now)
@@ -508,19 +508,15 @@ static void
 copy_resolve_step(struct copy *c, uint64_t now)
 {
 	const struct addrinfo	*ai;
-	const char		*why;
-	char			 msg[512];	/* copy_fail cuts it */
+	char			 why[512];	/* copy_fail cuts it */
 
-	switch (resolve_poll(&c->res, &ai, &why)) {
+	switch (resolve_poll(&c->res, now, &ai, why, sizeof(why))) {
 	case 0:
 		return;
 	case -1:
-		snprintf(msg, sizeof(msg), "name lookup of %s: %s",
-		    c->url.host, why);
-		copy_fail(c, IPC_ERR_NETWORK, "connect", msg, now);
+		copy_fail(c, IPC_ERR_NETWORK, "connect", why, now);
 		return;
 	}
-	c->resolving = false;
 	c->ai_next = ai;
 	c->ai_err = EHOSTUNREACH;
 	copy_try_addr(c, now);
@@ -529,7 +525,7 @@ copy_resolve_step(struct copy *c, uint64_t now)
 static void
 copy_connect(struct copy *c, uint64_t now)
 {
-	const char	*why;
+	char	why[512];
 
 	c->attempts++;
 	log_info("relay.connecting", "stream=%s relay=%s url=%s attempt=%u",
@@ -539,11 +535,11 @@ copy_connect(struct copy *c, uint64_t now)
 	c->deadline_ms = now + c->cfg.connect_timeout_ms;
 	/* a host name is looked up off the loop (resolve.c): a resolver
 	 * that does not answer costs this attempt, not our STATUS */
-	if (resolve_start(&c->res, c->url.host, c->url.port, &why) == -1) {
+	if (resolve_start(&c->res, c->url.host, c->url.port,
+	    c->cfg.connect_timeout_ms, now, why, sizeof(why)) == -1) {
 		copy_fail(c, IPC_ERR_NETWORK, "connect", why, now);
 		return;
 	}
-	c->resolving = true;
 	copy_resolve_step(c, now);	/* an address is answered at once */
 }
 
@@ -831,7 +827,7 @@ copy_timeout(const struct copy *c, uint64_t now)
 
 	if (c->state == COPY_BACKOFF && c->backoff_until_ms < until)
 		until = c->backoff_until_ms;
-	if (c->resolving && now + COPY_RESOLVE_TICK_MS < until)
+	if (copy_resolving(c) && now + COPY_RESOLVE_TICK_MS < until)
 		until = now + COPY_RESOLVE_TICK_MS;
 	return until > now ? (int)(until - now) : 0;
 }
@@ -852,21 +848,15 @@ copy_step(struct copy *c, uint64_t now)
 			copy_connect(c, now);
 		break;
 	case COPY_CONNECTING:
-		if (c->resolving)
-			copy_resolve_step(c, now);
-		else if (c->sock != -1 && !c->tcp_pending &&
-		    copy_flush(c, now) == -1)
+		if (copy_resolving(c))
+			copy_resolve_step(c, now);	/* its own deadline */
+		else if (!c->tcp_pending && copy_flush(c, now) == -1)
 			copy_fail_errno(c, "connect", errno, now);
-		if (c->state == COPY_CONNECTING && now >= c->deadline_ms) {
-			char	why[512];
+		else if (now >= c->deadline_ms) {
+			char	why[64];
 
-			if (c->resolving)
-				snprintf(why, sizeof(why), "name lookup of %s "
-				    "timed out after %u ms", c->url.host,
-				    c->cfg.connect_timeout_ms);
-			else
-				snprintf(why, sizeof(why), "timed out after "
-				    "%u ms", c->cfg.connect_timeout_ms);
+			snprintf(why, sizeof(why), "timed out after %u ms",
+			    c->cfg.connect_timeout_ms);
 			copy_fail(c, IPC_ERR_NETWORK, "connect", why, now);
 		}
 		break;

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 
 #include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,7 +52,7 @@ resolve_reap(void)
 
 int
 resolve_start(struct resolve *rs, const char *host, const char *port,
-    const char **why)
+    uint32_t timeout_ms, uint64_t now_ms, char *why, size_t whylen)
 {
 	struct resolve_req	*r;
 	size_t			 hl = strlen(host), pl = strlen(port);
@@ -58,12 +60,15 @@ resolve_start(struct resolve *rs, const char *host, const char *port,
 	int			 rc;
 
 	resolve_clear(rs);
+	rs->deadline_ms = now_ms + timeout_ms;
+	rs->timeout_ms = timeout_ms;
 	if (!resolve_reap()) {
-		*why = "earlier name lookups still hang";
+		snprintf(why, whylen, "name lookup of %s: earlier lookups "
+		    "still hang", host);
 		return -1;
 	}
 	if ((r = calloc(1, sizeof(*r) + hl + pl + 2)) == NULL) {
-		*why = "out of memory";
+		snprintf(why, whylen, "name lookup of %s: out of memory", host);
 		return -1;
 	}
 	memcpy(r->names, host, hl + 1);
@@ -86,7 +91,8 @@ resolve_start(struct resolve *rs, const char *host, const char *port,
 	r->cb.ar_request = &r->hints;
 	r->list[0] = &r->cb;
 	if ((rc = getaddrinfo_a(GAI_NOWAIT, r->list, 1, NULL)) != 0) {
-		*why = gai_strerror(rc);
+		snprintf(why, whylen, "name lookup of %s: %s", host,
+		    gai_strerror(rc));
 		free(r);
 		return -1;
 	}
@@ -95,21 +101,27 @@ resolve_start(struct resolve *rs, const char *host, const char *port,
 }
 
 int
-resolve_poll(struct resolve *rs, const struct addrinfo **ai,
-    const char **why)
+resolve_poll(struct resolve *rs, uint64_t now_ms, const struct addrinfo **ai,
+    char *why, size_t whylen)
 {
 	struct resolve_req	*r = rs->req;
 	int			 rc;
 
 	if (r == NULL) {
-		*why = "no lookup";
+		snprintf(why, whylen, "name lookup: none started");
 		return -1;
 	}
 	rc = r->numeric ? 0 : gai_error(&r->cb);
-	if (rc == EAI_INPROGRESS)
-		return 0;
+	if (rc == EAI_INPROGRESS) {
+		if (now_ms < rs->deadline_ms)
+			return 0;
+		snprintf(why, whylen, "name lookup of %s timed out after %u ms",
+		    r->names, rs->timeout_ms);
+		return -1;
+	}
 	if (rc != 0 || r->cb.ar_result == NULL) {
-		*why = rc != 0 ? gai_strerror(rc) : "no address";
+		snprintf(why, whylen, "name lookup of %s: %s", r->names,
+		    rc != 0 ? gai_strerror(rc) : "no address");
 		return -1;
 	}
 	*ai = r->cb.ar_result;

@@ -13,7 +13,8 @@
 #ifndef RESOLVE_H
 #define RESOLVE_H
 
-#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct addrinfo;
 struct resolve_req;
@@ -22,15 +23,19 @@ struct resolve_req;
 
 struct resolve {
 	struct resolve_req	*req;	/* in flight or answered; NULL: none */
+	uint64_t		 deadline_ms;
+	uint32_t		 timeout_ms;
 };
 
-/* Starts looking up host:port (TCP).  0, or -1 and *why (static). */
+/* Starts looking up host:port (TCP), to be answered within timeout_ms of
+ * now_ms.  0, or -1 and the reason in why ("name lookup of HOST: ..."). */
 int	resolve_start(struct resolve *, const char *host, const char *port,
-	    const char **why);
+	    uint32_t timeout_ms, uint64_t now_ms, char *why, size_t whylen);
 /* 1: the addresses in *ai (valid until resolve_clear), 0: still looking,
- * -1: failed, *why (static: gai_strerror's). */
-int	resolve_poll(struct resolve *, const struct addrinfo **ai,
-	    const char **why);
+ * -1: failed or past the deadline, the reason in why ("name lookup of
+ * HOST timed out after N ms", "name lookup of HOST: <gai_strerror>"). */
+int	resolve_poll(struct resolve *, uint64_t now_ms,
+	    const struct addrinfo **ai, char *why, size_t whylen);
 /* Forgets the lookup, answered or not (one still running is kept until
  * glibc finishes it). */
 void	resolve_clear(struct resolve *);

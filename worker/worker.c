@@ -55,7 +55,6 @@ struct worker {
 	struct report		 rep;
 	struct xcode		*xc;		/* NULL: profile copy */
 	struct hold		 hold;		/* slate and switches */
-	struct resolve		 res;		/* the destination's host */
 	int			 exit_code;	/* set: leave the loop */
 	int			 fd;
 	size_t			 queue_bytes;	/* the reader's budget */
@@ -309,11 +308,10 @@ static int
 worker_resolve(struct worker *w, uint64_t now)
 {
 	const struct timespec	 tick = { 0, WORKER_RESOLVE_TICK_MS * 1000000L };
+	struct resolve		 res = { 0 };
 	const struct addrinfo	*ai;
-	const char		*why;
-	char			 host[256], port[16], msg[512];
-	uint64_t		 deadline = now + w->cfg.connect_timeout_ms;
-	int			 p = -1, rc;
+	char			 host[256], port[16], why[512];
+	int			 p = -1, rc = -1;
 
 	if (output_url_kind(w->cfg.url) == OUTPUT_FILE)
 		return 0;
@@ -323,32 +321,25 @@ worker_resolve(struct worker *w, uint64_t now)
 	if (host[0] == '\0')
 		return 0;	/* libav says what is wrong with the URL */
 	snprintf(port, sizeof(port), "%d", p > 0 ? p : 0);
-	if (resolve_start(&w->res, host, port, &why) == -1)
-		rc = -1;
-	else {
-		while ((rc = resolve_poll(&w->res, &ai, &why)) == 0) {
-			now = util_mono_ms();
-			if (reader_eof(NULL) || reader_eos()) {
-				resolve_clear(&w->res);
-				return -1;	/* stopping */
-			}
-			if (now >= deadline)
-				break;		/* rc 0: timed out */
+	if (resolve_start(&res, host, port, w->cfg.connect_timeout_ms, now,
+	    why, sizeof(why)) == 0)
+		while ((rc = resolve_poll(&res, util_mono_ms(), &ai, why,
+		    sizeof(why))) == 0) {
+			if (reader_eof(NULL) || reader_eos())
+				break;		/* stopping */
 			worker_count_drops(w);	/* they pile up meanwhile */
-			report_tick(&w->rep, now);
+			report_tick(&w->rep, util_mono_ms());
 			nanosleep(&tick, NULL);
 		}
-		resolve_clear(&w->res);
-	}
+	resolve_clear(&res);
 	if (rc == 1)
 		return 0;
-	if (rc == 0)
-		snprintf(msg, sizeof(msg), "connect: name lookup of %s timed "
-		    "out after %u ms", host, w->cfg.connect_timeout_ms);
-	else
-		snprintf(msg, sizeof(msg), "connect: name lookup of %s: %s",
-		    host, why);
-	worker_fail_msg(w, IPC_ERR_NETWORK, msg, util_mono_ms());
+	if (rc == -1) {
+		char	msg[sizeof(why) + 16];
+
+		snprintf(msg, sizeof(msg), "connect: %s", why);
+		worker_fail_msg(w, IPC_ERR_NETWORK, msg, util_mono_ms());
+	}
 	return -1;
 }
 
