@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/rtmp_chunk.h"
+#include "common/util.h"
 #include "config/cfg_int.h"
 
 enum cfg_type {
@@ -1290,6 +1291,22 @@ cfg_free(struct cfg *cfg)
 	cfg_secret_clear(&cfg->http_token);
 	free(cfg->log_file);
 	free(cfg);
+}
+
+const struct cfg_stream *
+cfg_stream_by_backup_key(const struct cfg *cfg, const void *key, size_t len)
+{
+	const struct cfg_stream	*found = NULL;
+	const char		*b;
+	size_t			 i;
+
+	/* every stream compared, in constant time: a publisher's key must
+	 * not be guessable from how long the refusal took */
+	for (i = 0; i < cfg->nstreams; i++)
+		if ((b = cfg->streams[i].backup_key.value) != NULL &&
+		    util_ct_equal(b, strlen(b), key, len))
+			found = &cfg->streams[i];
+	return found;
 }
 
 const struct cfg_stream *

@@ -211,6 +211,10 @@ void		 cfg_free(struct cfg *);
  */
 int		 cfg_state_dir(const char *path, char **out, struct cfg_err *);
 const struct cfg_stream *cfg_stream_find(const struct cfg *, const char *name);
+/* The stream whose backup_key is key (len bytes, not NUL-terminated), or
+ * NULL; the comparison takes the same time whatever matches. */
+const struct cfg_stream *cfg_stream_by_backup_key(const struct cfg *,
+		    const void *key, size_t len);
 /* True when host (as in "host:port", without brackets) is a loopback
  * address: 127.0.0.0/8, ::1 or localhost. */
 bool		 cfg_host_loopback(const char *host);

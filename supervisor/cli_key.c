@@ -294,21 +294,6 @@ cli_key_print_new(const struct cfg *cfg, const char *key)
 }
 
 
-/* The stream in the YAML whose backup key is key, or NULL.  A stream's
- * own key wins the match at publish, so a key added equal to a backup key
- * would take that backup publisher onto the new key's stream. */
-static const struct cfg_stream *
-cli_key_backup_of(const struct cfg *cfg, const char *key)
-{
-	size_t	i;
-
-	for (i = 0; i < cfg->nstreams; i++)
-		if (cfg->streams[i].backup_key.value != NULL &&
-		    strcmp(cfg->streams[i].backup_key.value, key) == 0)
-			return &cfg->streams[i];
-	return NULL;
-}
-
 static int
 cli_key_add(struct cli_key_ctx *ctx)
 {
@@ -325,7 +310,10 @@ cli_key_add(struct cli_key_ctx *ctx)
 	if (key != NULL && !cli_key_valid(key))
 		return cli_key_fail(CLI_KEY_EXIT_ERR, "invalid key: use %d-%d "
 		    "of A-Z a-z 0-9 . _ ~ -", CFG_KEY_MIN, CLI_KEY_LEN_MAX);
-	if (key != NULL && (b = cli_key_backup_of(ctx->cfg, key)) != NULL)
+	/* a stream's own key wins the match at publish: a key equal to a
+	 * backup key would take that backup publisher onto its stream */
+	if (key != NULL && (b = cfg_stream_by_backup_key(ctx->cfg, key,
+	    strlen(key))) != NULL)
 		return cli_key_fail(CLI_KEY_EXIT_ERR, "that key is the backup "
 		    "key of stream %s in %s", b->name, ctx->cfg->path);
 	if (ctx->note != NULL && !cli_key_note_ok(ctx->note))

@@ -441,27 +441,6 @@ session_cmd_create_stream(struct session *s, double txn, const char **why)
 	return session_send_result(s, "_result", txn, &w) == -1 ? -1 : 0;
 }
 
-/*
- * The backup key (YAML only, from the current config) equal to
- * key[0..len): every one is compared in constant time, as keys_match
- * does.  The stream's name, or NULL.
- */
-static const struct cfg_stream *
-session_backup_match(const struct session *s, const uint8_t *key,
-    size_t len)
-{
-	const struct cfg	*cfg = s->srv->cfg;
-	const struct cfg_stream	*found = NULL;
-	const char		*b;
-	size_t			 i;
-
-	for (i = 0; i < cfg->nstreams; i++)
-		if ((b = cfg->streams[i].backup_key.value) != NULL &&
-		    util_ct_equal(b, strlen(b), key, len))
-			found = &cfg->streams[i];
-	return found;
-}
-
 /* Why a key is refused, as logged and as told to the client.  *role says
  * whether it was the stream's key or its backup key (*key: which). */
 static const char *
@@ -480,7 +459,7 @@ session_key_check(struct session *s, const struct amf0_val *name,
 	if ((q = memchr(name->str, '?', len)) != NULL)
 		len = (size_t)(q - name->str);
 	ke = keys_match(&s->srv->keys, (const uint8_t *)name->str, len);
-	if (ke == NULL && (cs = session_backup_match(s, (const uint8_t *)
+	if (ke == NULL && (cs = cfg_stream_by_backup_key(s->srv->cfg,
 	    name->str, len)) != NULL)
 		ke = keys_find(&s->srv->keys, cs->name);
 	*out = ke;
